@@ -1,0 +1,178 @@
+package dev.mambaout.model.checkpoint;
+
+import dev.mambaout.model.MambaOutConfig;
+import dev.mambaout.model.ParameterSpec;
+import dev.mambaout.runtime.DType;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * Loads checkpoint tensors into a model's parameters (by {@link ParameterSpec}) and saves them back. Either key
+ * naming is accepted (detected from the keys), as is a leading {@code module.} or {@code model.} on every key.
+ */
+public final class Checkpoints {
+
+    private Checkpoints() {}
+
+    public enum Mode {
+        /** Every parameter present with its exact shape, no extra keys. */
+        STRICT,
+        /**
+         * As strict, except the classifier ({@code head.fc.*}) may be missing or of another shape (a different
+         * num_classes): such parameters get timm's fresh initialisation and are listed in {@link Loaded#reinitialized}.
+         */
+        NEW_HEAD
+    }
+
+    /**
+     * Parameter values by timm name, in the spec's order, one array per parameter (PyTorch layout, row-major).
+     *
+     * @param naming        the key naming the file used
+     * @param prefix        the wrapper prefix stripped from every key ("" if none)
+     * @param reinitialized classifier parameters not taken from the file (NEW_HEAD only)
+     */
+    public record Loaded<A>(Map<String, A> values, KeyNaming naming, String prefix, List<String> reinitialized) {
+        public Loaded {
+            values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+            reinitialized = List.copyOf(reinitialized);
+        }
+    }
+
+    public static Loaded<double[]> loadDoubles(TensorSource src, ParameterSpec spec, Mode mode) {
+        return load(src, spec, mode, TensorSource::readDoubles, d -> d);
+    }
+
+    public static Loaded<float[]> loadFloats(TensorSource src, ParameterSpec spec, Mode mode) {
+        return load(src, spec, mode, TensorSource::readFloats, Checkpoints::toFloats);
+    }
+
+    /** Opens, loads and closes a checkpoint file, sharded index or directory (see {@link TensorSource#open}). */
+    public static Loaded<double[]> loadDoubles(Path path, ParameterSpec spec, Mode mode) throws IOException {
+        try (TensorSource src = TensorSource.open(path)) {
+            return loadDoubles(src, spec, mode);
+        }
+    }
+
+    public static Loaded<float[]> loadFloats(Path path, ParameterSpec spec, Mode mode) throws IOException {
+        try (TensorSource src = TensorSource.open(path)) {
+            return loadFloats(src, spec, mode);
+        }
+    }
+
+    private static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    private static <A> Loaded<A> load(TensorSource src, ParameterSpec spec, Mode mode,
+                                      BiFunction<TensorSource, String, A> read, Function<double[], A> fromDoubles) {
+        List<String> keys = new ArrayList<>(src.names());
+        String prefix = KeyNaming.wrapperPrefix(keys);
+        List<String> stripped = keys.stream().map(k -> k.substring(prefix.length())).toList();
+        KeyNaming naming = KeyNaming.detect(stripped);
+
+        Map<String, String> fileKeyOf = new HashMap<>();
+        List<String> unexpected = new ArrayList<>();
+        Map<String, ParameterSpec.Param> params = spec.byName();
+        for (int i = 0; i < keys.size(); i++) {
+            String timm = naming.toTimm(stripped.get(i));
+            String previous = fileKeyOf.putIfAbsent(timm, keys.get(i));
+            if (previous != null) {
+                throw new IllegalArgumentException("checkpoint " + src + ": keys '" + previous + "' and '" + keys.get(i)
+                        + "' both name parameter '" + timm + "'");
+            }
+            if (!params.containsKey(timm)) unexpected.add(keys.get(i));
+        }
+
+        List<String> missing = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
+        List<String> reinit = new ArrayList<>();
+        for (ParameterSpec.Param p : spec.params()) {
+            String key = fileKeyOf.get(p.name());
+            boolean lenient = mode == Mode.NEW_HEAD && ParameterSpec.isClassifier(p.name());
+            if (key == null) {
+                if (lenient) reinit.add(p.name());
+                else missing.add(p.name());
+                continue;
+            }
+            TensorInfo t = src.info(key);
+            if (!t.dtype().isFloatingPoint()) {
+                mismatched.add(describe(p, key) + ": checkpoint dtype " + t.dtype() + " is not floating point");
+            } else if (!t.hasShape(p.shape())) {
+                if (lenient) reinit.add(p.name());
+                else mismatched.add(describe(p, key) + ": checkpoint " + t.shape() + " vs model " + p.shape());
+            }
+        }
+        if (!missing.isEmpty() || !unexpected.isEmpty() || !mismatched.isEmpty()) {
+            throw new CheckpointMismatchException(src.toString(), spec.config().name() + " (num_classes "
+                    + spec.config().numClasses() + ")", missing, unexpected, mismatched);
+        }
+
+        Map<String, A> values = new LinkedHashMap<>();
+        for (ParameterSpec.Param p : spec.params()) {
+            values.put(p.name(), reinit.contains(p.name())
+                    ? fromDoubles.apply(freshClassifier(p))
+                    : read.apply(src, fileKeyOf.get(p.name())));
+        }
+        return new Loaded<>(values, naming, prefix, reinit);
+    }
+
+    private static String describe(ParameterSpec.Param p, String fileKey) {
+        return fileKey.equals(p.name()) ? p.name() : p.name() + " (file key '" + fileKey + "')";
+    }
+
+    /**
+     * timm's {@code _init_weights} for a Linear: weight ~ trunc_normal(std 0.02, cut at +-2), bias 0. Seeded by the
+     * name so a reload gives the same head.
+     */
+    private static double[] freshClassifier(ParameterSpec.Param p) {
+        double[] v = new double[Math.toIntExact(p.numel())];
+        if (p.name().endsWith(".weight")) {
+            SplittableRandom rng = new SplittableRandom(p.name().hashCode());
+            for (int i = 0; i < v.length; i++) {
+                double x;
+                do {
+                    x = 0.02 * rng.nextGaussian();
+                } while (Math.abs(x) > 2);
+                v[i] = x;
+            }
+        }
+        return v;
+    }
+
+    /**
+     * Writes parameter values (timm names, spec order) as one safetensors file in the given dtype and naming, with
+     * {@code format=pt} metadata as PyTorch's writer adds, so timm and the official code can read it back.
+     */
+    public static void save(Path path, ParameterSpec spec, Map<String, ?> values, DType dtype, KeyNaming naming)
+            throws IOException {
+        List<String> absent = spec.params().stream().map(ParameterSpec.Param::name)
+                .filter(n -> !values.containsKey(n)).toList();
+        if (!absent.isEmpty()) throw new IllegalArgumentException("cannot save: no values for " + absent);
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        MambaOutConfig c = spec.config();
+        w.metadata("mambaout.variant", c.name());
+        for (ParameterSpec.Param p : spec.params()) {
+            long[] shape = p.shape().stream().mapToLong(Integer::longValue).toArray();
+            String key = naming.fromTimm(p.name());
+            switch (values.get(p.name())) {
+                case double[] d -> w.put(key, dtype, d, shape);
+                case float[] f -> w.put(key, dtype, f, shape);
+                case null, default -> throw new IllegalArgumentException("parameter '" + p.name()
+                        + "': values must be double[] or float[]");
+            }
+        }
+        w.write(path);
+    }
+}
