@@ -9,7 +9,12 @@ import java.util.List;
  * driver's own opaque values carried as {@code long}; device memory is a {@code CUdeviceptr} as {@code long}; host
  * memory is a {@link MemorySegment}. Every call checks its status and throws {@link CudaException} naming the call.
  *
- * <p>Pick the backend with {@code -Dmambaout.cuda.backend=panama|jcuda} or {@code MAMBAOUT_CUDA_BACKEND}.
+ * <p>Get one with {@link Cuda#open()}; the backend comes from {@code -Dmambaout.cuda.backend=panama|jcuda} or
+ * {@code MAMBAOUT_CUDA_BACKEND}. {@link Cuda#availability()} says, without throwing, whether there is a driver.
+ *
+ * <p>Threads: like the driver itself, calls work on the calling thread's current context; make it current with
+ * {@link #contextSetCurrent} on each thread that uses the GPU. Handles are the driver's real values in both
+ * backends, so they can be handed to other libraries (cuBLAS, cuDNN) bound through Panama.
  */
 public interface CudaDriver {
 
