@@ -1,0 +1,53 @@
+package dev.mambaout.runtime;
+
+import dev.mambaout.kernels.KernelArg;
+import dev.mambaout.kernels.KernelSpec;
+import dev.mambaout.kernels.Kernels;
+import dev.mambaout.natives.CudaDriver;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The kernels module's fatbins loaded into one context: each module once, each function looked up once. Get it from
+ * {@link Device#modules()}; the device unloads everything when it closes.
+ */
+public final class KernelModules implements AutoCloseable {
+
+    private final CudaDriver driver;
+    private final Map<String, Long> modules = new HashMap<>();
+    private final Map<String, Long> functions = new HashMap<>();
+
+    KernelModules(CudaDriver driver) { this.driver = driver; }
+
+    /** The CUfunction of a catalog kernel, loading its fatbin on first use. */
+    public long function(KernelSpec spec) {
+        Long f = functions.get(spec.name());
+        if (f != null) return f;
+        long module = modules.computeIfAbsent(spec.module(), name -> driver.moduleLoadData(Kernels.module(name)));
+        long fn = driver.moduleGetFunction(module, spec.name());
+        functions.put(spec.name(), fn);
+        return fn;
+    }
+
+    /** A prepared launch of a catalog kernel; the arguments are checked against its spec. */
+    public Launch prepare(KernelSpec spec, Dim3 grid, Dim3 block, int sharedBytes, KernelArg... args) {
+        return Launch.prepare(driver, spec, function(spec), grid, block, sharedBytes, List.of(args));
+    }
+
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        for (long m : modules.values()) {
+            try {
+                driver.moduleUnload(m);
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        modules.clear();
+        functions.clear();
+        if (first != null) throw first;
+    }
+}
