@@ -1,5 +1,6 @@
 package dev.mambaout.graph;
 
+import dev.mambaout.runtime.Shape;
 import dev.mambaout.graph.ops.Act;
 import dev.mambaout.graph.ops.ActBackward;
 import dev.mambaout.graph.ops.Activation;

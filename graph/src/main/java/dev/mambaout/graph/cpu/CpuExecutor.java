@@ -1,7 +1,7 @@
 package dev.mambaout.graph.cpu;
 
 import dev.mambaout.graph.Graph;
-import dev.mambaout.graph.Shape;
+import dev.mambaout.runtime.Shape;
 import dev.mambaout.graph.Tensor;
 import dev.mambaout.graph.ops.Act;
 import dev.mambaout.graph.ops.ActBackward;
@@ -167,27 +167,27 @@ public final class CpuExecutor {
             case LayerNorm o -> {
                 Shape s = o.x().shape();
                 CpuKernels.layerNorm(v.get(o.x().id()), v.get(o.weight().id()), v.get(o.bias().id()), o.eps(),
-                        v.get(o.out().id()), (int) s.rows(), s.dim(-1));
+                        v.get(o.out().id()), (int) s.tokens(), s.dim(-1));
             }
             case LayerNormBackward o -> {
                 Shape s = o.x().shape();
                 CpuKernels.layerNormBackward(v.get(o.x().id()), v.get(o.weight().id()), v.get(o.dy().id()), o.eps(),
-                        v.get(o.dx().id()), v.get(o.dWeight().id()), v.get(o.dBias().id()), (int) s.rows(), s.dim(-1));
+                        v.get(o.dx().id()), v.get(o.dWeight().id()), v.get(o.dBias().id()), (int) s.tokens(), s.dim(-1));
             }
             case Linear o -> {
                 Shape s = o.x().shape();
                 CpuKernels.linear(v.get(o.x().id()), v.get(o.weight().id()), v.get(o.bias().id()), v.get(o.out().id()),
-                        (int) s.rows(), s.dim(-1), o.out().shape().dim(-1));
+                        (int) s.tokens(), s.dim(-1), o.out().shape().dim(-1));
             }
             case LinearBackwardInput o -> {
                 Shape s = o.dx().shape();
                 CpuKernels.linearBackwardInput(v.get(o.dy().id()), v.get(o.weight().id()), v.get(o.dx().id()),
-                        (int) s.rows(), s.dim(-1), o.dy().shape().dim(-1));
+                        (int) s.tokens(), s.dim(-1), o.dy().shape().dim(-1));
             }
             case LinearBackwardWeight o -> {
                 Shape s = o.x().shape();
                 CpuKernels.linearBackwardWeight(v.get(o.x().id()), v.get(o.dy().id()), v.get(o.dWeight().id()),
-                        v.get(o.dBias().id()), (int) s.rows(), s.dim(-1), o.dy().shape().dim(-1));
+                        v.get(o.dBias().id()), (int) s.tokens(), s.dim(-1), o.dy().shape().dim(-1));
             }
             case GatedDwConv o -> {
                 Shape s = o.x().shape(), ws = o.weight().shape();
@@ -204,12 +204,12 @@ public final class CpuExecutor {
             case ActBackward o -> CpuKernels.activationBackward(v.get(o.x().id()), v.get(o.dy().id()), o.fn(), v.get(o.dx().id()));
             case LayerScale o -> {
                 Shape s = o.x().shape();
-                CpuKernels.layerScale(v.get(o.x().id()), v.get(o.gamma().id()), v.get(o.out().id()), (int) s.rows(), s.dim(-1));
+                CpuKernels.layerScale(v.get(o.x().id()), v.get(o.gamma().id()), v.get(o.out().id()), (int) s.tokens(), s.dim(-1));
             }
             case LayerScaleBackward o -> {
                 Shape s = o.x().shape();
                 CpuKernels.layerScaleBackward(v.get(o.x().id()), v.get(o.gamma().id()), v.get(o.dy().id()),
-                        v.get(o.dx().id()), v.get(o.dGamma().id()), (int) s.rows(), s.dim(-1));
+                        v.get(o.dx().id()), v.get(o.dGamma().id()), (int) s.tokens(), s.dim(-1));
             }
             case Add o -> CpuKernels.add(v.get(o.a().id()), v.get(o.b().id()), v.get(o.out().id()));
             case MeanHW o -> {
