@@ -102,7 +102,11 @@ public final class JCudaDriverBackend implements CudaDriver {
         return handle;
     }
 
-    private CUstream stream(long value) {
+    /**
+     * JCuda's own stream object for a stream value this backend created (or 0, 1, 2), for JCuda-side libraries such
+     * as JCublas whose calls take a CUstream rather than its value.
+     */
+    public CUstream jcudaStream(long value) {
         if (value == 0) return NULL_STREAM;
         Handles.Stream s = streams.get(value);
         if (s != null) return s;
@@ -204,7 +208,7 @@ public final class JCudaDriverBackend implements CudaDriver {
 
     @Override
     public void streamSynchronize(long stream) {
-        check("cuStreamSynchronize", JCudaDriver.cuStreamSynchronize(stream(stream)));
+        check("cuStreamSynchronize", JCudaDriver.cuStreamSynchronize(jcudaStream(stream)));
     }
 
     @Override
@@ -216,7 +220,7 @@ public final class JCudaDriverBackend implements CudaDriver {
     @Override
     public void streamWaitEvent(long stream, long event) {
         check("cuStreamWaitEvent",
-                JCudaDriver.cuStreamWaitEvent(stream(stream), require(events.get(event), "event", event), 0));
+                JCudaDriver.cuStreamWaitEvent(jcudaStream(stream), require(events.get(event), "event", event), 0));
     }
 
     @Override
@@ -229,7 +233,7 @@ public final class JCudaDriverBackend implements CudaDriver {
 
     @Override
     public void eventRecord(long event, long stream) {
-        int status = JCudaDriver.cuEventRecord(require(events.get(event), "event", event), stream(stream));
+        int status = JCudaDriver.cuEventRecord(require(events.get(event), "event", event), jcudaStream(stream));
         if (status != CUresult.CUDA_SUCCESS) throw error("cuEventRecord", status);
     }
 
@@ -304,29 +308,29 @@ public final class JCudaDriverBackend implements CudaDriver {
     @Override
     public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream) {
         check("cuMemcpyHtoDAsync", JCudaDriver.cuMemcpyHtoDAsync(new Handles.DevicePtr(dst),
-                host("cuMemcpyHtoDAsync", src, bytes), bytes, stream(stream)));
+                host("cuMemcpyHtoDAsync", src, bytes), bytes, jcudaStream(stream)));
     }
 
     @Override
     public void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, long stream) {
         check("cuMemcpyDtoHAsync", JCudaDriver.cuMemcpyDtoHAsync(host("cuMemcpyDtoHAsync", dst, bytes),
-                new Handles.DevicePtr(src), bytes, stream(stream)));
+                new Handles.DevicePtr(src), bytes, jcudaStream(stream)));
     }
 
     @Override
     public void memcpyDtoDAsync(long dst, long src, long bytes, long stream) {
         check("cuMemcpyDtoDAsync", JCudaDriver.cuMemcpyDtoDAsync(new Handles.DevicePtr(dst),
-                new Handles.DevicePtr(src), bytes, stream(stream)));
+                new Handles.DevicePtr(src), bytes, jcudaStream(stream)));
     }
 
     @Override
     public void memsetD8Async(long dst, byte value, long count, long stream) {
-        check("cuMemsetD8Async", JCudaDriver.cuMemsetD8Async(new Handles.DevicePtr(dst), value, count, stream(stream)));
+        check("cuMemsetD8Async", JCudaDriver.cuMemsetD8Async(new Handles.DevicePtr(dst), value, count, jcudaStream(stream)));
     }
 
     @Override
     public void memsetD32Async(long dst, int value, long count, long stream) {
-        check("cuMemsetD32Async", JCudaDriver.cuMemsetD32Async(new Handles.DevicePtr(dst), value, count, stream(stream)));
+        check("cuMemsetD32Async", JCudaDriver.cuMemsetD32Async(new Handles.DevicePtr(dst), value, count, jcudaStream(stream)));
     }
 
     // ---- modules and launches --------------------------------------------------------------------------------
@@ -382,7 +386,7 @@ public final class JCudaDriverBackend implements CudaDriver {
                     + " newParamBlock, got " + (params == null ? "null" : params.getClass().getName()));
         }
         int status = JCudaDriver.cuLaunchKernel(require(functions.get(function), "function", function),
-                gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, stream(stream), block.kernelParams, null);
+                gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, jcudaStream(stream), block.kernelParams, null);
         if (status != CUresult.CUDA_SUCCESS) throw error("cuLaunchKernel", status);
     }
 
@@ -390,13 +394,13 @@ public final class JCudaDriverBackend implements CudaDriver {
 
     @Override
     public void streamBeginCapture(long stream) {
-        check("cuStreamBeginCapture", JCudaDriver.cuStreamBeginCapture(stream(stream), 1 /* THREAD_LOCAL */));
+        check("cuStreamBeginCapture", JCudaDriver.cuStreamBeginCapture(jcudaStream(stream), 1 /* THREAD_LOCAL */));
     }
 
     @Override
     public long streamEndCapture(long stream) {
         Handles.Graph g = new Handles.Graph();
-        check("cuStreamEndCapture", JCudaDriver.cuStreamEndCapture(stream(stream), g));
+        check("cuStreamEndCapture", JCudaDriver.cuStreamEndCapture(jcudaStream(stream), g));
         graphs.put(g.value(), g);
         return g.value();
     }
@@ -411,7 +415,7 @@ public final class JCudaDriverBackend implements CudaDriver {
 
     @Override
     public void graphLaunch(long graphExec, long stream) {
-        int status = JCudaDriver.cuGraphLaunch(require(graphExecs.get(graphExec), "graph exec", graphExec), stream(stream));
+        int status = JCudaDriver.cuGraphLaunch(require(graphExecs.get(graphExec), "graph exec", graphExec), jcudaStream(stream));
         if (status != CUresult.CUDA_SUCCESS) throw error("cuGraphLaunch", status);
     }
 

@@ -1,0 +1,82 @@
+package dev.mambaout.natives.blas;
+
+import java.util.List;
+import dev.mambaout.natives.NativeLibraries;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * A cuBLASLt handle ({@code cublasLtCreate}); plans matrix products with {@link #plan(LtMatmulSpec)}. The handle is
+ * not tied to a stream: each {@link LtMatmul#run} names its own.
+ */
+public final class CublasLt implements AutoCloseable {
+
+    static final String LIBRARY = "cublasLt";
+    static final List<String> SONAMES = List.of("libcublasLt.so.13", "libcublasLt.so.12");
+
+    /** {@code NativeLibraries.load} of this library (cached once loaded); kept out of the class that binds the
+     * symbols so that a missing library is a {@link dev.mambaout.natives.CudaUnavailableException} every time,
+     * never a class-initialisation error.
+     */
+    static NativeLibraries.Loaded require() {
+        return NativeLibraries.load(LIBRARY, SONAMES);
+    }
+
+    private final long handle;
+    private boolean closed;
+
+    private CublasLt(long handle) { this.handle = handle; }
+
+    /**
+     * @throws dev.mambaout.natives.CudaUnavailableException when libcublasLt is missing (naming every path tried)
+     */
+    public static CublasLt open() {
+        require();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(JAVA_LONG);
+            CublasLtNative.check("cublasLtCreate", (int) CublasLtNative.CREATE.invokeExact(out));
+            return new CublasLt(out.get(JAVA_LONG, 0));
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("cublasLtCreate downcall failed", t);
+        }
+    }
+
+    /** {@code cublasLtGetVersion}, e.g. 130100; needs no handle or GPU. */
+    public static long version() {
+        require();
+        try {
+            return (long) CublasLtNative.GET_VERSION.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("cublasLtGetVersion downcall failed", t);
+        }
+    }
+
+    /** Where libcublasLt was loaded from. */
+    public static String libraryPath() { return require().path(); }
+
+    /** Builds the descriptors and asks the heuristics for an algorithm, once; the plan then runs many times. */
+    public LtMatmul plan(LtMatmulSpec spec) {
+        if (closed) throw new IllegalStateException("this cuBLASLt handle is closed");
+        return new LtMatmul(handle, spec);
+    }
+
+    public long handle() { return handle; }
+
+    /** {@code cublasLtDestroy}; plans made from this handle must be closed first. A second close does nothing. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        int st;
+        try {
+            st = (int) CublasLtNative.DESTROY.invokeExact(handle);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cublasLtDestroy downcall failed", t);
+        }
+        CublasLtNative.check("cublasLtDestroy", st);
+    }
+}
