@@ -1,5 +1,7 @@
 package dev.mambaout.model.cli;
 
+import dev.mambaout.natives.Cuda;
+import dev.mambaout.natives.CudaDriver;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,15 +13,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The {@code mambaout} command: {@code models} lists the variants, {@code run} classifies images (or random inputs)
- * with the CPU executor. Errors end in one line on stderr and exit code 1 (2 for bad usage); {@code --verbose} adds
+ * with the CPU executor, {@code devices} lists the GPUs the CUDA driver backend sees. Errors end in one line on stderr and exit code 1 (2 for bad usage); {@code --verbose} adds
  * the stack trace.
  */
 @Command(name = "mambaout", mixinStandardHelpOptions = true, version = "mambaout 0.1.0",
         description = "MambaOut image classification (timm's mambaout_* models) in Java.",
-        subcommands = {ModelsCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelsCommand.class, RunCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class MambaOutCli implements Runnable {
 
     /** Exit status of a command that failed on its input (a file, a checkpoint, a model name). */
@@ -29,12 +32,34 @@ public final class MambaOutCli implements Runnable {
             description = "Print stack traces of errors.")
     boolean verbose;
 
+    /**
+     * Sets {@code mambaout.cuda.backend}, the one switch every layer reads ({@link Cuda#configuredBackend()}), so
+     * the flag, the system property and {@code MAMBAOUT_CUDA_BACKEND} choose the same way.
+     */
+    @Option(names = "--cuda-backend", paramLabel = "panama|jcuda", scope = CommandLine.ScopeType.INHERIT,
+            converter = BackendConverter.class, description = "CUDA driver binding: panama (default) or jcuda.")
+    void cudaBackend(CudaDriver.Backend backend) {
+        System.setProperty(Cuda.BACKEND_PROPERTY, backend.name().toLowerCase(Locale.ROOT));
+    }
+
+    /** The same parsing (and message listing the choices) as the property and the environment variable get. */
+    static final class BackendConverter implements CommandLine.ITypeConverter<CudaDriver.Backend> {
+        @Override
+        public CudaDriver.Backend convert(String value) {
+            try {
+                return Cuda.parseBackend(value, "--cuda-backend");
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
         // No subcommand: say what there is rather than silently succeeding.
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: use 'models' or 'run' (see --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: use 'models', 'run' or 'devices' (see --help)");
     }
 
     public static void main(String[] args) {
