@@ -3,7 +3,6 @@ package dev.mambaout.natives.blas;
 import dev.mambaout.natives.panama.Downcalls;
 
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
@@ -62,19 +61,11 @@ final class CublasLtNative {
     private CublasLtNative() {}
 
     static String statusName(int status) {
-        try {
-            return Downcalls.cString((MemorySegment) STATUS_NAME.invokeExact(status));
-        } catch (Throwable t) {
-            return "CUBLAS_STATUS_" + status;
-        }
+        return Downcalls.statusText(STATUS_NAME, status, "CUBLAS_STATUS_" + status);
     }
 
     static String statusString(int status) {
-        try {
-            return Downcalls.cString((MemorySegment) STATUS_STRING.invokeExact(status));
-        } catch (Throwable t) {
-            return null;
-        }
+        return Downcalls.statusText(STATUS_STRING, status, null);
     }
 
     static void check(String call, int status) {

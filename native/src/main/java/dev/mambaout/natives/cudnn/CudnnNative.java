@@ -5,7 +5,6 @@ import dev.mambaout.natives.NativeLibraries;
 import dev.mambaout.natives.panama.Downcalls;
 
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
@@ -109,11 +108,7 @@ final class CudnnNative {
     }
 
     static String errorString(int status) {
-        try {
-            return Downcalls.cString((MemorySegment) ERROR_STRING.invokeExact(status));
-        } catch (Throwable t) {
-            return "CUDNN_STATUS_" + status;
-        }
+        return Downcalls.statusText(ERROR_STRING, status, "CUDNN_STATUS_" + status);
     }
 
     static void check(String call, int status) {

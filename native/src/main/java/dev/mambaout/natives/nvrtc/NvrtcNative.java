@@ -3,7 +3,6 @@ package dev.mambaout.natives.nvrtc;
 import dev.mambaout.natives.panama.Downcalls;
 
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
@@ -43,11 +42,7 @@ final class NvrtcNative {
 
     /** nvrtcGetErrorString gives the symbolic name, e.g. NVRTC_ERROR_COMPILATION. */
     static String errorName(int status) {
-        try {
-            return Downcalls.cString((MemorySegment) ERROR_STRING.invokeExact(status));
-        } catch (Throwable t) {
-            return "NVRTC_ERROR_" + status;
-        }
+        return Downcalls.statusText(ERROR_STRING, status, "NVRTC_ERROR_" + status);
     }
 
     static void check(String call, int status) {

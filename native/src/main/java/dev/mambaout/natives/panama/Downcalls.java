@@ -61,4 +61,18 @@ public final class Downcalls {
         if (pointer == null || pointer.equals(MemorySegment.NULL)) return null;
         return pointer.reinterpret(Long.MAX_VALUE).getString(0);
     }
+
+    /**
+     * The text a library gives for a status through a {@code const char* f(int status)} function
+     * (cublasGetStatusName, cudnnGetErrorString, nvrtcGetErrorString, ...), or {@code fallback} if it gives none: an
+     * error message must never fail while describing an error.
+     */
+    public static String statusText(MethodHandle textOfStatus, int status, String fallback) {
+        try {
+            String text = cString((MemorySegment) textOfStatus.invokeExact(status));
+            return text == null ? fallback : text;
+        } catch (Throwable t) {
+            return fallback;
+        }
+    }
 }
