@@ -1,15 +1,88 @@
 // LayerNorm over the channel (last, contiguous) dimension of an NHWC tensor seen as [N tokens, C] f32.
-// Forward and backward side by side. The forward is the kernel lab's winner (kernels/lab/NOTES.md): one warp per
-// token, float4 loads when C % 4 == 0 and the pointers allow it, scalar loads otherwise (odd C).
+// Forward and backward side by side, each choosing a path by C (kernels/lab/NOTES.md has the measurements):
+//   - register groups (forward C <= 768, backward C <= 384; odd C <= 96): a token is held in registers by a group of G = 4..32
+//     lanes, several tokens per warp when C is small, so x (and dout) are read from DRAM once;
+//   - backward 384 < C <= 768: a warp per token, dweight/dbias partials in shared memory;
+//   - longer rows: a warp per token (the backward then re-reads x and dout in a column pass).
+// float4 loads when C % 4 == 0 and the pointers allow it, scalar loads otherwise (odd C).
 //
 // Launch geometry (the Java catalog computes it; see LayerNormKernels):
-//   layernorm_forward          block 256 (8 warps = 8 tokens), grid ceil(N / 8)
-//   layernorm_backward         block 256, grid ceil(N / rows_per_block); writes one partial row per block
-//   layernorm_backward_reduce  block 256, grid ceil(C / 256)
+//   layernorm_forward          block 256 (8 warps), grid ceil(N / (8 * ln_tokens_per_warp(C))); any grid is correct
+//                              (grid-stride), a larger one only leaves blocks without work
+//   layernorm_backward         block 256, grid ceil(N / rows_per_block); writes one partial row per block;
+//                              rows_per_block = ceil(N / (3 * SMs)): one wave of 3 blocks per SM
+//   layernorm_backward_reduce  block 256, grid ceil(C / 32)
 #include "common.cuh"
 
-// Sum over the row of f(x[i], i) with the warp's 32 lanes striding the row; vectorised when `vec`.
-// Kept as a macro-free template so the float4 and scalar paths share one body and cannot drift apart.
+// ------------------------------------------------------------------------------------------ path choice
+// A "unit" is what one load moves: a float4 on the vector path, a float on the scalar one. Register groups hold at
+// most 3 units per lane (96 per token); the forward's full warp may hold 6 float4 (C <= 768). The backward keeps
+// three arrays per unit live (x, dout, weight, then xhat and dout * w) plus two accumulators, so it stops at 3 units:
+// 6 would need ~128 registers, 2 blocks per SM (ptxas -v; see the lab notes).
+constexpr int LN_GROUP_MAX_UNITS = 96;
+constexpr int LN_FORWARD_WIDE_MAX_UNITS = 192;
+constexpr int LN_BACKWARD_MAX_GROUP_C = 4 * LN_GROUP_MAX_UNITS;
+// Rows up to this long keep the backward's dweight/dbias partials in shared memory: 8 warps x 2 x 768 floats = 48 KB,
+// the most a kernel may declare statically; the register-group path uses the first 2 x 384 of it.
+constexpr int LN_BACKWARD_MAX_SHARED_C = 768;
+constexpr int LN_BACKWARD_WARPS = 8;
+
+// Lanes per token on the register path: the smallest group whose lanes hold the row in 3 units each, a full warp for
+// up to max_units, or 0 for the warp-per-token path.
+__host__ __device__ constexpr int ln_group_lanes(int units, int max_units) {
+    return units > max_units ? 0 : units <= 12 ? 4 : units <= 24 ? 8 : units <= 48 ? 16 : 32;
+}
+
+__host__ __device__ constexpr int ln_forward_max_units(bool vec) {
+    return vec ? LN_FORWARD_WIDE_MAX_UNITS : LN_GROUP_MAX_UNITS;
+}
+
+__host__ __device__ constexpr bool ln_vector_shape(int C) { return C % 4 == 0; }
+
+// Tokens one warp handles at once for a C whose pointers are 16-byte aligned (how the arena hands them out); the
+// host sizes the forward grid with it.
+__host__ __device__ constexpr int ln_tokens_per_warp(int C) {
+    const bool vec = ln_vector_shape(C);
+    const int g = ln_group_lanes(vec ? C / 4 : C, ln_forward_max_units(vec));
+    return g == 0 ? 1 : WARP_SIZE / g;
+}
+
+// ------------------------------------------------------------------------------------------ helpers
+// Sum over the G lanes of an aligned group; G is a power of two <= 32, so xor offsets below G stay inside the group.
+template <int G>
+__device__ __forceinline__ float group_sum(float v) {
+#pragma unroll
+    for (int offset = G / 2; offset > 0; offset >>= 1) v += __shfl_xor_sync(FULL_MASK, v, offset);
+    return v;
+}
+
+template <int V>
+__device__ __forceinline__ void load_unit(float (&d)[V], const float* __restrict__ p, int unit) {
+    if constexpr (V == 4) {
+        const float4 t = reinterpret_cast<const float4*>(p)[unit];
+        d[0] = t.x; d[1] = t.y; d[2] = t.z; d[3] = t.w;
+    } else {
+        d[0] = p[unit];
+    }
+}
+
+template <int V>
+__device__ __forceinline__ void zero_unit(float (&d)[V]) {
+#pragma unroll
+    for (int j = 0; j < V; j++) d[j] = 0.0f;
+}
+
+// Streaming store: neither kernel re-reads what it writes, so it need not displace inputs from L2.
+template <int V>
+__device__ __forceinline__ void store_unit(float* __restrict__ p, int unit, const float (&d)[V]) {
+    if constexpr (V == 4) {
+        __stcs(reinterpret_cast<float4*>(p) + unit, make_float4(d[0], d[1], d[2], d[3]));
+    } else {
+        __stcs(p + unit, d[0]);
+    }
+}
+
+// Sum over the row of f(x[i]) with the warp's 32 lanes striding the row; vectorised when `vec`.
 template <typename F>
 __device__ __forceinline__ float row_reduce(const float* __restrict__ x, int C, bool vec, int lane, F f) {
     float acc = 0.0f;
@@ -17,68 +90,355 @@ __device__ __forceinline__ float row_reduce(const float* __restrict__ x, int C, 
         const float4* x4 = reinterpret_cast<const float4*>(x);
         for (int i = lane; i < C / 4; i += WARP_SIZE) {
             float4 v = x4[i];
-            acc += f(v.x, 4 * i) + f(v.y, 4 * i + 1) + f(v.z, 4 * i + 2) + f(v.w, 4 * i + 3);
+            acc += f(v.x) + f(v.y) + f(v.z) + f(v.w);
         }
     } else {
-        for (int i = lane; i < C; i += WARP_SIZE) acc += f(x[i], i);
+        for (int i = lane; i < C; i += WARP_SIZE) acc += f(x[i]);
     }
     return warp_sum(acc);
 }
 
-// out = (x - mean) * rstd * weight + bias, per token. mean and rstd (length N) are written for the backward; either
-// may be null (inference). Two passes over the row (mean, then centred variance) rather than E[x^2] - E[x]^2,
-// because the one-pass form loses digits when |mean| >> std; the second read comes from L1.
-extern "C" __global__ void layernorm_forward(float* __restrict__ out, float* __restrict__ mean,
-                                             float* __restrict__ rstd, const float* __restrict__ inp,
-                                             const float* __restrict__ weight, const float* __restrict__ bias,
-                                             int N, int C, float eps) {
-    const int lane = threadIdx.x % WARP_SIZE;
-    const int row = blockIdx.x * (blockDim.x / WARP_SIZE) + threadIdx.x / WARP_SIZE;
-    if (row >= N) return;
-    const float* x = inp + (size_t)row * C;
-    float* o = out + (size_t)row * C;
-    const bool vec = (C % 4 == 0) && aligned16(inp) && aligned16(out) && aligned16(weight) && aligned16(bias);
-
-    const float m = row_reduce(x, C, vec, lane, [](float v, int) { return v; }) / C;
-    const float var = row_reduce(x, C, vec, lane, [m](float v, int) { float d = v - m; return d * d; }) / C;
-    const float s = rsqrtf(var + eps);
-
-    if (vec) {
-        const float4* x4 = reinterpret_cast<const float4*>(x);
-        const float4* w4 = reinterpret_cast<const float4*>(weight);
-        const float4* b4 = reinterpret_cast<const float4*>(bias);
-        float4* o4 = reinterpret_cast<float4*>(o);
-        for (int i = lane; i < C / 4; i += WARP_SIZE) {
-            float4 v = x4[i], w = w4[i], b = b4[i], r;
-            r.x = (v.x - m) * s * w.x + b.x;
-            r.y = (v.y - m) * s * w.y + b.y;
-            r.z = (v.z - m) * s * w.z + b.z;
-            r.w = (v.w - m) * s * w.w + b.w;
-            __stcs(o4 + i, r);  // streaming store: the output is not re-read by this kernel
+// ------------------------------------------------------------------------------------------ forward
+// Register groups: G lanes per token, K units of V floats per lane, 32 / G tokens per warp. The row is read once into
+// registers; mean, then the centred variance (not E[x^2] - E[x]^2, which loses digits when |mean| >> std) come from
+// those registers. The loop bound is uniform per warp so every shuffle sees all 32 lanes; a group past the end of
+// the tensor computes on zeros and stores nothing.
+template <int G, int K, int V>
+__device__ __forceinline__ void ln_forward_groups(float* __restrict__ out, float* __restrict__ mean,
+                                                  float* __restrict__ rstd, const float* __restrict__ inp,
+                                                  const float* __restrict__ weight, const float* __restrict__ bias,
+                                                  int N, int C, float eps) {
+    constexpr int GPW = WARP_SIZE / G;
+    const int lane = threadIdx.x % WARP_SIZE, sub = lane % G, grp = lane / G;
+    const int warps = blockDim.x / WARP_SIZE;
+    const int units = C / V;
+    const int stride = gridDim.x * warps * GPW;
+    for (int base = (blockIdx.x * warps + threadIdx.x / WARP_SIZE) * GPW; base < N; base += stride) {
+        const int row = base + grp;
+        const bool live = row < N;
+        const float* x = inp + (size_t)row * C;
+        float v[K][V];
+#pragma unroll
+        for (int k = 0; k < K; k++) {
+            if (live && sub + G * k < units) load_unit<V>(v[k], x, sub + G * k); else zero_unit<V>(v[k]);
         }
-    } else {
-        for (int i = lane; i < C; i += WARP_SIZE) o[i] = (x[i] - m) * s * weight[i] + bias[i];
-    }
-    if (lane == 0) {
-        if (mean != nullptr) mean[row] = m;
-        if (rstd != nullptr) rstd[row] = s;
+        float acc = 0.0f;
+#pragma unroll
+        for (int k = 0; k < K; k++)
+#pragma unroll
+            for (int j = 0; j < V; j++) acc += v[k][j];
+        const float m = group_sum<G>(acc) / C;
+        acc = 0.0f;
+#pragma unroll
+        for (int k = 0; k < K; k++) {
+            if (sub + G * k < units) {  // a padding zero would add m^2
+#pragma unroll
+                for (int j = 0; j < V; j++) { const float d = v[k][j] - m; acc += d * d; }
+            }
+        }
+        const float s = rsqrtf(group_sum<G>(acc) / C + eps);
+        if (!live) continue;
+        float* o = out + (size_t)row * C;
+#pragma unroll
+        for (int k = 0; k < K; k++) {
+            const int u = sub + G * k;
+            if (u < units) {
+                float w[V], b[V], r[V];
+                load_unit<V>(w, weight, u);
+                load_unit<V>(b, bias, u);
+#pragma unroll
+                for (int j = 0; j < V; j++) r[j] = (v[k][j] - m) * s * w[j] + b[j];
+                store_unit<V>(o, u, r);
+            }
+        }
+        if (sub == 0) {
+            if (mean != nullptr) mean[row] = m;
+            if (rstd != nullptr) rstd[row] = s;
+        }
     }
 }
 
-// dinp (overwritten) for rows [r0, r1) of this block, one warp per row, and this block's partial sums of
-// dweight = sum dout * xhat and dbias = sum dout over the same rows, written to row blockIdx.x of the [gridDim.x, C]
-// partial buffers. Partials then a fixed-order reduction instead of atomics: the result is bit-for-bit repeatable.
-extern "C" __global__ void layernorm_backward(float* __restrict__ dinp, float* __restrict__ dweight_partial,
-                                              float* __restrict__ dbias_partial, const float* __restrict__ dout,
-                                              const float* __restrict__ inp, const float* __restrict__ weight,
-                                              const float* __restrict__ mean, const float* __restrict__ rstd,
-                                              int N, int C, int rows_per_block) {
+// One warp per token, for rows too long for registers: two reductions over the row (re-read from L1), then the write.
+__device__ __forceinline__ void ln_forward_warp_rows(float* __restrict__ out, float* __restrict__ mean,
+                                                     float* __restrict__ rstd, const float* __restrict__ inp,
+                                                     const float* __restrict__ weight, const float* __restrict__ bias,
+                                                     int N, int C, float eps, bool vec) {
+    const int lane = threadIdx.x % WARP_SIZE;
+    const int warps = blockDim.x / WARP_SIZE;
+    for (int row = blockIdx.x * warps + threadIdx.x / WARP_SIZE; row < N; row += gridDim.x * warps) {
+        const float* x = inp + (size_t)row * C;
+        float* o = out + (size_t)row * C;
+        const float m = row_reduce(x, C, vec, lane, [](float v) { return v; }) / C;
+        const float var = row_reduce(x, C, vec, lane, [m](float v) { float d = v - m; return d * d; }) / C;
+        const float s = rsqrtf(var + eps);
+        if (vec) {
+            const float4* x4 = reinterpret_cast<const float4*>(x);
+            const float4* w4 = reinterpret_cast<const float4*>(weight);
+            const float4* b4 = reinterpret_cast<const float4*>(bias);
+            float4* o4 = reinterpret_cast<float4*>(o);
+            for (int i = lane; i < C / 4; i += WARP_SIZE) {
+                float4 v = x4[i], w = w4[i], b = b4[i], r;
+                r.x = (v.x - m) * s * w.x + b.x;
+                r.y = (v.y - m) * s * w.y + b.y;
+                r.z = (v.z - m) * s * w.z + b.z;
+                r.w = (v.w - m) * s * w.w + b.w;
+                __stcs(o4 + i, r);
+            }
+        } else {
+            for (int i = lane; i < C; i += WARP_SIZE) o[i] = (x[i] - m) * s * weight[i] + bias[i];
+        }
+        if (lane == 0) {
+            if (mean != nullptr) mean[row] = m;
+            if (rstd != nullptr) rstd[row] = s;
+        }
+    }
+}
+
+// out = (x - mean) * rstd * weight + bias, per token. mean and rstd (length N) are written for the backward; either
+// may be null (inference).
+extern "C" __global__ void __launch_bounds__(256) layernorm_forward(float* __restrict__ out, float* __restrict__ mean,
+                                             float* __restrict__ rstd, const float* __restrict__ inp,
+                                             const float* __restrict__ weight, const float* __restrict__ bias,
+                                             int N, int C, float eps) {
+    const bool vec = ln_vector_shape(C) && aligned16(inp) && aligned16(out) && aligned16(weight) && aligned16(bias);
+    const int units = vec ? C / 4 : C;
+    const int g = ln_group_lanes(units, ln_forward_max_units(vec));
+    if (vec) {
+        switch (g) {
+            case 4: ln_forward_groups<4, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<8, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<16, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 32:
+                if (units <= 96) ln_forward_groups<32, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                else ln_forward_groups<32, 6, 4>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                return;
+        }
+    } else {
+        switch (g) {
+            case 4: ln_forward_groups<4, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<8, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<16, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 32: ln_forward_groups<32, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+        }
+    }
+    ln_forward_warp_rows(out, mean, rstd, inp, weight, bias, N, C, eps, vec);
+}
+
+// ------------------------------------------------------------------------------------------ backward
+// dx = rstd * (dout * w - mean(dout * w) - xhat * mean(dout * w * xhat)), xhat = (x - mean) * rstd;
+// dweight += dout * xhat, dbias += dout, summed over the block's rows into its partial row.
+
+// Register groups over rows [r0, r1) of this block: each lane keeps the dweight/dbias sums of the channels it owns
+// (the same channels for every row its group handles) in registers, so x and dout are read from DRAM exactly once.
+// At the end the groups of a warp are combined by an xor butterfly and the warps in fixed order through `red`
+// (2 * LN_BACKWARD_MAX_GROUP_C floats of shared memory): which thread adds which value in which order depends only on
+// (block, thread), so the partial rows, and the reduced dweight/dbias, are bit-identical run to run.
+template <int G, int K, int V>
+__device__ __forceinline__ void ln_backward_groups(float* __restrict__ dinp, float* __restrict__ dweight_partial,
+                                                   float* __restrict__ dbias_partial, const float* __restrict__ dout,
+                                                   const float* __restrict__ inp, const float* __restrict__ weight,
+                                                   const float* __restrict__ mean, const float* __restrict__ rstd,
+                                                   int N, int C, int rows_per_block, float* red) {
+    constexpr int GPW = WARP_SIZE / G;
+    const int lane = threadIdx.x % WARP_SIZE, sub = lane % G, grp = lane / G;
+    const int warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    const int units = C / V;
+    const int r0 = blockIdx.x * rows_per_block;
+    const int r1 = min(N, r0 + rows_per_block);
+
+    float aw[K][V], ab[K][V];
+#pragma unroll
+    for (int k = 0; k < K; k++) { zero_unit<V>(aw[k]); zero_unit<V>(ab[k]); }
+
+    for (int base = r0 + warp * GPW; base < r1; base += warps * GPW) {  // uniform per warp: full-mask shuffles
+        const int row = base + grp;
+        const bool live = row < r1;
+        const float m = live ? mean[row] : 0.0f, s = live ? rstd[row] : 0.0f;
+        const float* x = inp + (size_t)row * C;
+        const float* g = dout + (size_t)row * C;
+        // Padding units and dead rows load zeros: they add exactly 0 to every sum below.
+        float xh[K][V], dn[K][V];
+#pragma unroll
+        for (int k = 0; k < K; k++) {
+            const int u = sub + G * k;
+            float xv[V], gv[V], wv[V];
+            if (live && u < units) {
+                load_unit<V>(xv, x, u); load_unit<V>(gv, g, u); load_unit<V>(wv, weight, u);
+            } else {
+                zero_unit<V>(xv); zero_unit<V>(gv); zero_unit<V>(wv);
+            }
+#pragma unroll
+            for (int j = 0; j < V; j++) {
+                xh[k][j] = (xv[j] - m) * s;
+                dn[k][j] = gv[j] * wv[j];
+                aw[k][j] += gv[j] * xh[k][j];
+                ab[k][j] += gv[j];
+            }
+        }
+        float sum_dn = 0.0f, sum_dnx = 0.0f;
+#pragma unroll
+        for (int k = 0; k < K; k++)
+#pragma unroll
+            for (int j = 0; j < V; j++) { sum_dn += dn[k][j]; sum_dnx += dn[k][j] * xh[k][j]; }
+        const float mean_dn = group_sum<G>(sum_dn) / C;
+        const float mean_dnx = group_sum<G>(sum_dnx) / C;
+        if (!live) continue;
+        float* dx = dinp + (size_t)row * C;
+#pragma unroll
+        for (int k = 0; k < K; k++) {
+            const int u = sub + G * k;
+            if (u < units) {
+                float r[V];
+#pragma unroll
+                for (int j = 0; j < V; j++) r[j] = s * (dn[k][j] - mean_dn - xh[k][j] * mean_dnx);
+                store_unit<V>(dx, u, r);
+            }
+        }
+    }
+
+    // Groups of a warp that own the same channels: lanes sub, sub + G, sub + 2G, ...
+#pragma unroll
+    for (int offset = G; offset < WARP_SIZE; offset <<= 1) {
+#pragma unroll
+        for (int k = 0; k < K; k++)
+#pragma unroll
+            for (int j = 0; j < V; j++) {
+                aw[k][j] += __shfl_xor_sync(FULL_MASK, aw[k][j], offset);
+                ab[k][j] += __shfl_xor_sync(FULL_MASK, ab[k][j], offset);
+            }
+    }
+    // Warps in order 0, 1, ..., each adding its sums to the running ones (group 0 of the warp writes).
+    for (int w = 0; w < warps; w++) {
+        if (warp == w && grp == 0) {
+#pragma unroll
+            for (int k = 0; k < K; k++) {
+                const int u = sub + G * k;
+                if (u < units) {
+#pragma unroll
+                    for (int j = 0; j < V; j++) {
+                        const int c = u * V + j;
+                        red[c] = w == 0 ? aw[k][j] : red[c] + aw[k][j];
+                        red[LN_BACKWARD_MAX_GROUP_C + c] = w == 0 ? ab[k][j] : red[LN_BACKWARD_MAX_GROUP_C + c] + ab[k][j];
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        dweight_partial[(size_t)blockIdx.x * C + c] = red[c];
+        dbias_partial[(size_t)blockIdx.x * C + c] = red[LN_BACKWARD_MAX_GROUP_C + c];
+    }
+}
+
+// One warp per row for rows too long for register groups but at most LN_BACKWARD_MAX_SHARED_C channels: the row is
+// read twice (sums, then dx; the second read comes from L1/L2 right after the first), and during the first read each
+// warp adds dout * xhat and dout into its own [2][C] slice of `part` (shared memory). A lane always touches the same
+// channels of its slice, so no synchronisation is needed until the 8 slices are summed in warp order at the end:
+// deterministic, and x and dout come from DRAM once (the column pass below reads them a second time).
+__device__ __forceinline__ void ln_backward_warp_rows_shared(float* __restrict__ dinp,
+                                                             float* __restrict__ dweight_partial,
+                                                             float* __restrict__ dbias_partial,
+                                                             const float* __restrict__ dout,
+                                                             const float* __restrict__ inp,
+                                                             const float* __restrict__ weight,
+                                                             const float* __restrict__ mean,
+                                                             const float* __restrict__ rstd,
+                                                             int N, int C, int rows_per_block, bool vec, float* part) {
     const int lane = threadIdx.x % WARP_SIZE;
     const int warp = threadIdx.x / WARP_SIZE;
     const int warps = blockDim.x / WARP_SIZE;
     const int r0 = blockIdx.x * rows_per_block;
     const int r1 = min(N, r0 + rows_per_block);
-    const bool vec = (C % 4 == 0) && aligned16(dinp) && aligned16(dout) && aligned16(inp) && aligned16(weight);
+    float* pw = part + (size_t)warp * 2 * LN_BACKWARD_MAX_SHARED_C;
+    float* pb = pw + LN_BACKWARD_MAX_SHARED_C;
+    for (int c = lane; c < C; c += WARP_SIZE) { pw[c] = 0.0f; pb[c] = 0.0f; }
+    __syncwarp();  // zeroed by lane c % 32, updated below by the lane that owns float4 c / 4 on the vector path
+
+    for (int row = r0 + warp; row < r1; row += warps) {
+        const float* x = inp + (size_t)row * C;
+        const float* g = dout + (size_t)row * C;
+        float* dx = dinp + (size_t)row * C;
+        const float m = mean[row], s = rstd[row];
+        float sum_dn = 0.0f, sum_dnx = 0.0f;
+        if (vec) {
+            const float4* x4 = reinterpret_cast<const float4*>(x);
+            const float4* g4 = reinterpret_cast<const float4*>(g);
+            const float4* w4 = reinterpret_cast<const float4*>(weight);
+            float4* pw4 = reinterpret_cast<float4*>(pw);
+            float4* pb4 = reinterpret_cast<float4*>(pb);
+            for (int i = lane; i < C / 4; i += WARP_SIZE) {
+                const float4 v = x4[i], gg = g4[i], w = w4[i];
+                const float h0 = (v.x - m) * s, h1 = (v.y - m) * s, h2 = (v.z - m) * s, h3 = (v.w - m) * s;
+                const float d0 = gg.x * w.x, d1 = gg.y * w.y, d2 = gg.z * w.z, d3 = gg.w * w.w;
+                sum_dn += d0 + d1 + d2 + d3;
+                sum_dnx += d0 * h0 + d1 * h1 + d2 * h2 + d3 * h3;
+                float4 a = pw4[i], b = pb4[i];
+                a.x += gg.x * h0; a.y += gg.y * h1; a.z += gg.z * h2; a.w += gg.w * h3;
+                b.x += gg.x; b.y += gg.y; b.z += gg.z; b.w += gg.w;
+                pw4[i] = a;
+                pb4[i] = b;
+            }
+        } else {
+            for (int i = lane; i < C; i += WARP_SIZE) {
+                const float h = (x[i] - m) * s, gi = g[i], d = gi * weight[i];
+                sum_dn += d;
+                sum_dnx += d * h;
+                pw[i] += gi * h;
+                pb[i] += gi;
+            }
+        }
+        const float mean_dn = warp_sum(sum_dn) / C;
+        const float mean_dnx = warp_sum(sum_dnx) / C;
+        if (vec) {
+            const float4* x4 = reinterpret_cast<const float4*>(x);
+            const float4* g4 = reinterpret_cast<const float4*>(g);
+            const float4* w4 = reinterpret_cast<const float4*>(weight);
+            float4* dx4 = reinterpret_cast<float4*>(dx);
+            for (int i = lane; i < C / 4; i += WARP_SIZE) {
+                const float4 v = x4[i], gg = g4[i], w = w4[i];
+                float4 r;
+                r.x = s * (gg.x * w.x - mean_dn - (v.x - m) * s * mean_dnx);
+                r.y = s * (gg.y * w.y - mean_dn - (v.y - m) * s * mean_dnx);
+                r.z = s * (gg.z * w.z - mean_dn - (v.z - m) * s * mean_dnx);
+                r.w = s * (gg.w * w.w - mean_dn - (v.w - m) * s * mean_dnx);
+                __stcs(dx4 + i, r);
+            }
+        } else {
+            for (int i = lane; i < C; i += WARP_SIZE) {
+                __stcs(dx + i, s * (g[i] * weight[i] - mean_dn - (x[i] - m) * s * mean_dnx));
+            }
+        }
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float dw = 0.0f, db = 0.0f;
+        for (int w = 0; w < warps; w++) {
+            dw += part[(size_t)w * 2 * LN_BACKWARD_MAX_SHARED_C + c];
+            db += part[(size_t)w * 2 * LN_BACKWARD_MAX_SHARED_C + LN_BACKWARD_MAX_SHARED_C + c];
+        }
+        dweight_partial[(size_t)blockIdx.x * C + c] = dw;
+        dbias_partial[(size_t)blockIdx.x * C + c] = db;
+    }
+}
+
+// One warp per row, then a column pass over the same rows (thread per channel, rows in order) for the partials. For
+// rows longer than LN_BACKWARD_MAX_SHARED_C: the column pass re-reads x and dout (from DRAM once the tensor exceeds
+// L2). The mainline until round 2 (lab v2).
+__device__ __forceinline__ void ln_backward_rows_then_columns(float* __restrict__ dinp,
+                                                              float* __restrict__ dweight_partial,
+                                                              float* __restrict__ dbias_partial,
+                                                              const float* __restrict__ dout,
+                                                              const float* __restrict__ inp,
+                                                              const float* __restrict__ weight,
+                                                              const float* __restrict__ mean,
+                                                              const float* __restrict__ rstd,
+                                                              int N, int C, int rows_per_block, bool vec) {
+    const int lane = threadIdx.x % WARP_SIZE;
+    const int warp = threadIdx.x / WARP_SIZE;
+    const int warps = blockDim.x / WARP_SIZE;
+    const int r0 = blockIdx.x * rows_per_block;
+    const int r1 = min(N, r0 + rows_per_block);
 
     for (int row = r0 + warp; row < r1; row += warps) {
         const float* x = inp + (size_t)row * C;
@@ -125,7 +485,6 @@ extern "C" __global__ void layernorm_backward(float* __restrict__ dinp, float* _
         }
     }
 
-    // Column pass over the same rows (now in L1/L2): thread per channel, rows in order, so coalesced and ordered.
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         float dw = 0.0f, db = 0.0f;
         for (int row = r0; row < r1; ++row) {
@@ -138,18 +497,75 @@ extern "C" __global__ void layernorm_backward(float* __restrict__ dinp, float* _
     }
 }
 
-// dweight[c] = sum over partial rows p of dweight_partial[p, c] (same for dbias), p in order: overwrites.
+// dinp (overwritten) for rows [blockIdx.x * rows_per_block, +rows_per_block) and this block's partial sums of
+// dweight and dbias over the same rows, written to row blockIdx.x of the [gridDim.x, C] partial buffers. Partials
+// then a fixed-order reduction instead of atomics: the result is bit-for-bit repeatable. At most 85 registers, so 3
+// blocks of 256 fit an SM (the host sizes the grid to one such wave); without the bound ptxas takes 80 today, but
+// the wave arithmetic must not depend on that.
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward(float* __restrict__ dinp, float* __restrict__ dweight_partial,
+                                              float* __restrict__ dbias_partial, const float* __restrict__ dout,
+                                              const float* __restrict__ inp, const float* __restrict__ weight,
+                                              const float* __restrict__ mean, const float* __restrict__ rstd,
+                                              int N, int C, int rows_per_block) {
+    // 16-byte aligned: the vector path reads and writes it as float4. launch_bounds caps the block at 8 warps.
+    __shared__ __align__(16) float part[LN_BACKWARD_WARPS * 2 * LN_BACKWARD_MAX_SHARED_C];
+    const bool vec = ln_vector_shape(C) && aligned16(dinp) && aligned16(dout) && aligned16(inp) && aligned16(weight);
+    const int units = vec ? C / 4 : C;
+    const int g = ln_group_lanes(units, LN_GROUP_MAX_UNITS);
+#define LN_BWD_GROUPS(G, K, V) ln_backward_groups<G, K, V>(dinp, dweight_partial, dbias_partial, dout, inp, weight, \
+                                                           mean, rstd, N, C, rows_per_block, part)
+    if (vec) {
+        switch (g) {
+            case 4: LN_BWD_GROUPS(4, 3, 4); return;
+            case 8: LN_BWD_GROUPS(8, 3, 4); return;
+            case 16: LN_BWD_GROUPS(16, 3, 4); return;
+            case 32: LN_BWD_GROUPS(32, 3, 4); return;
+        }
+    } else {
+        switch (g) {
+            case 4: LN_BWD_GROUPS(4, 3, 1); return;
+            case 8: LN_BWD_GROUPS(8, 3, 1); return;
+            case 16: LN_BWD_GROUPS(16, 3, 1); return;
+            case 32: LN_BWD_GROUPS(32, 3, 1); return;
+        }
+    }
+#undef LN_BWD_GROUPS
+    if (C <= LN_BACKWARD_MAX_SHARED_C) {
+        ln_backward_warp_rows_shared(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd, N, C,
+                                     rows_per_block, vec, part);
+        return;
+    }
+    ln_backward_rows_then_columns(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd, N, C,
+                                  rows_per_block, vec);
+}
+
+// dweight[c] = sum over the partial rows p of dweight_partial[p, c] (same for dbias): overwrites. A block takes 32
+// channels; warp w sums rows w, w + warps, ... of its lane's channel (coalesced 128-byte rows, several loads in
+// flight), then warp 0 adds the warps' sums in order 0, 1, ...: a fixed order, so bit-identical run to run. One
+// thread per channel walking all rows (the first version) was latency-bound: ~30 us for 523 rows.
 extern "C" __global__ void layernorm_backward_reduce(float* __restrict__ dweight, float* __restrict__ dbias,
                                                      const float* __restrict__ dweight_partial,
                                                      const float* __restrict__ dbias_partial,
                                                      int num_partials, int C) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
+    __shared__ float sw[WARP_SIZE][WARP_SIZE], sb[WARP_SIZE][WARP_SIZE];  // [warp][lane], up to 1024 threads
+    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    const int c = blockIdx.x * WARP_SIZE + lane;
     float dw = 0.0f, db = 0.0f;
-    for (int p = 0; p < num_partials; ++p) {
-        dw += dweight_partial[(size_t)p * C + c];
-        db += dbias_partial[(size_t)p * C + c];
+    if (c < C) {
+#pragma unroll 8
+        for (int p = warp; p < num_partials; p += warps) {
+            dw += dweight_partial[(size_t)p * C + c];
+            db += dbias_partial[(size_t)p * C + c];
+        }
     }
-    dweight[c] = dw;
-    dbias[c] = db;
+    sw[warp][lane] = dw;
+    sb[warp][lane] = db;
+    __syncthreads();
+    if (warp == 0 && c < C) {
+        dw = 0.0f;
+        db = 0.0f;
+        for (int w = 0; w < warps; w++) { dw += sw[w][lane]; db += sb[w][lane]; }
+        dweight[c] = dw;
+        dbias[c] = db;
+    }
 }

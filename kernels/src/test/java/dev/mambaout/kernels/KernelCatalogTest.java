@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KernelCatalogTest {
 
     private static final Pattern KERNEL =
-            Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(([^)]*)\\)");
+            Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(([^)]*)\\)");
 
     /** Reads every extern "C" kernel signature straight from the .cu sources: the catalog must match them. */
     private static Map<String, KernelSpec> parseSources() throws Exception {
@@ -87,13 +87,40 @@ class KernelCatalogTest {
     @Test
     void layerNormGeometryCoversEveryToken() {
         for (int n : new int[] {1, 7, 8, 9, 4097, 50_176}) {
-            assertTrue(LayerNormKernels.forwardGrid(n) * LayerNormKernels.TOKENS_PER_BLOCK >= n);
-            assertTrue((LayerNormKernels.forwardGrid(n) - 1) * LayerNormKernels.TOKENS_PER_BLOCK < n);
+            for (int c : new int[] {1, 48, 85, 288, 772}) {
+                int perBlock = LayerNormKernels.TOKENS_PER_BLOCK * LayerNormKernels.forwardTokensPerWarp(c);
+                int grid = LayerNormKernels.forwardGrid(n, c);
+                assertTrue(grid * perBlock >= n && (grid - 1) * perBlock < n, "n=" + n + " C=" + c + " grid=" + grid);
+            }
             int r = LayerNormKernels.backwardRowsPerBlock(n, 132);
             int g = LayerNormKernels.backwardGrid(n, r);
             assertTrue(g * r >= n && (g - 1) * r < n, "n=" + n + " r=" + r + " g=" + g);
         }
-        assertThrows(IllegalArgumentException.class, () -> LayerNormKernels.forwardGrid(0));
-        assertEquals(2, LayerNormKernels.reduceGrid(257));
+        assertThrows(IllegalArgumentException.class, () -> LayerNormKernels.forwardGrid(0, 48));
+        assertEquals(9, LayerNormKernels.reduceGrid(257));
+        assertEquals(1, LayerNormKernels.reduceGrid(32));
     }
+
+    /** Tokens per warp worked out by hand from the rule in layernorm.cu (units of float4, or float for odd C). */
+    @Test
+    void forwardGroupsFollowTheKernelsRule() {
+        int[][] cases = {
+                {48, 8},    // 12 float4: 4 lanes x 3
+                {96, 4},    // 24 float4: 8 lanes x 3
+                {192, 2},   // 48 float4: 16 lanes x 3
+                {288, 1},   // 72 float4: 32 lanes x 3 (last unit on 24 of them)
+                {768, 1},   // 192 float4: 32 lanes x 6
+                {772, 1},   // 193 float4: warp per token
+                {3, 8}, {42, 2}, {85, 1}, {97, 1}, {1, 8}, {4, 8}, {52, 4}};
+        for (int[] c : cases) {
+            assertEquals(c[1], LayerNormKernels.forwardTokensPerWarp(c[0]), "C=" + c[0]);
+        }
+        assertEquals(12544, LayerNormKernels.forwardGrid(802_816, 48));  // 64 tokens per block
+        assertEquals(ceil(12_544, LayerNormKernels.TOKENS_PER_BLOCK), LayerNormKernels.forwardGrid(12_544, 288));
+        assertEquals(ceil(802_816, 3 * 132), LayerNormKernels.backwardRowsPerBlock(802_816, 132));
+        assertEquals(LayerNormKernels.TOKENS_PER_BLOCK, LayerNormKernels.backwardRowsPerBlock(100, 132));
+        assertThrows(IllegalArgumentException.class, () -> LayerNormKernels.forwardTokensPerWarp(0));
+    }
+
+    private static int ceil(int a, int b) { return (a + b - 1) / b; }
 }

@@ -95,7 +95,7 @@ class LayerNormGpuTest {
 
             KernelModules k = dev.modules();
             Tensor x2 = tx.asTokens(), o2 = out.asTokens(), g2 = tg.asTokens(), dx2 = dx.asTokens();
-            try (Launch fwd = k.prepare(KernelCatalog.LAYERNORM_FORWARD, Dim3.of(LayerNormKernels.forwardGrid(tokens)),
+            try (Launch fwd = k.prepare(KernelCatalog.LAYERNORM_FORWARD, Dim3.of(LayerNormKernels.forwardGrid(tokens, c)),
                          Dim3.of(LayerNormKernels.BLOCK), 0, o2.arg(), mean.arg(), rstd.arg(), x2.arg(), tw.arg(),
                          tb.arg(), i32(tokens), i32(c), KernelArg.f32(EPS));
                  Launch bwd = k.prepare(KernelCatalog.LAYERNORM_BACKWARD, Dim3.of(partials), Dim3.of(LayerNormKernels.BLOCK),
