@@ -5,8 +5,10 @@ import dev.mambaout.natives.blas.ComputeType;
 import dev.mambaout.natives.blas.CublasLt;
 import dev.mambaout.natives.blas.CudaDataType;
 import dev.mambaout.natives.blas.Epilogue;
+import dev.mambaout.natives.blas.LtAutotune;
 import dev.mambaout.natives.blas.LtMatmul;
 import dev.mambaout.natives.blas.LtMatmulSpec;
+import dev.mambaout.natives.blas.LtOperands;
 import dev.mambaout.natives.blas.RowMajorGemm;
 import dev.mambaout.runtime.CudaGraph;
 import dev.mambaout.runtime.DType;
@@ -39,7 +41,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * cuBLASLt bf16 GEMMs (bf16 A, W and D, float compute, no epilogue) at 8192^3 and at MambaOut-femto's fc1/fc2
- * shapes for batch 256 ({@link GemmCase}). Setup plans the product once, fills the inputs with random values, checks
+ * shapes for batch 256 ({@link GemmCase}). Setup fills the inputs with random values, plans the product once (the
+ * heuristics' first algorithm, or with {@code autotune} the fastest of their top 8 timed on operand set 0), checks
  * sampled outputs against a float64 CPU dot product, and captures {@value #REPS} products into a CUDA graph, so that
  * an invocation (one replay between two events, then a wait) times the GPU work and not cuBLASLt's host cost per call.
  * JMH's score is milliseconds per product; the event line adds TFLOP/s and GB/s against {@link GemmCase#bytes()}.
@@ -74,6 +77,13 @@ public class GemmBench {
     @Param({"16", "256"})
     public int alignment;
 
+    /**
+     * false: the plan runs cuBLASLt's heuristic first choice; true: {@link LtAutotune#of} times the heuristics' top 8
+     * on operand set 0 at setup and keeps the fastest (its table is printed, the choice goes into the event line).
+     */
+    @Param({"false", "true"})
+    public boolean autotune;
+
     private GemmCase gemm;
     private BenchGpu gpu;
     private CublasLt lt;
@@ -96,17 +106,18 @@ public class GemmBench {
         gpu = BenchGpu.open(Cuda.configuredBackend());
         stream = gpu.stream();
         lt = CublasLt.open();
-        plan = lt.plan(new LtMatmulSpec(RowMajorGemm.linear(gemm.m(), gemm.k(), gemm.n()), CudaDataType.BF16,
-                CudaDataType.BF16, ComputeType.F32, Epilogue.NONE, LtMatmulSpec.DEFAULT_WORKSPACE, alignment));
+        LtMatmulSpec spec = new LtMatmulSpec(RowMajorGemm.linear(gemm.m(), gemm.k(), gemm.n()), CudaDataType.BF16,
+                CudaDataType.BF16, ComputeType.F32, Epilogue.NONE, LtMatmulSpec.DEFAULT_WORKSPACE, alignment);
 
         long aBytes = align(2L * gemm.m() * gemm.k());
         long wBytes = align(2L * gemm.n() * gemm.k());
         long dBytes = align(2L * gemm.m() * gemm.n());
         long setBytes = aBytes + wBytes + dBytes;
         sets = setsFor(setBytes, gpu.device().info().l2CacheBytes());
-        long workspace = align(plan.workspaceBytes());
+        // The whole allowance, whichever algorithm is kept: autotuning tries candidates that need up to this much.
+        long workspace = align(spec.maxWorkspaceBytes());
         arena = gpu.device().newArena(sets * setBytes + Math.max(workspace, ALIGN));
-        long ws = plan.workspaceBytes() == 0 ? 0 : arena.base() + sets * setBytes;
+        long wsBase = arena.base() + sets * setBytes;
 
         long[] a = new long[sets], w = new long[sets], d = new long[sets];
         try (RandomBf16 random = new RandomBf16(gpu.device(), 16L << 20, 0x6e33_0001L)) {
@@ -120,10 +131,20 @@ public class GemmBench {
                 // 0xFFFF is a bf16 NaN: an output the GEMM failed to write shows up in the check below.
                 gpu.driver().memsetD8Async(d[s], (byte) 0xFF, dBytes, stream.handle());
             }
+            plan = autotune
+                    ? lt.plan(spec, LtAutotune.of(gpu.driver(), new LtOperands(1f, a[0], w[0], 0f, 0, d[0], 0, wsBase,
+                            workspace, stream.handle())))
+                    : lt.plan(spec);
+            plan.tuning().ifPresent(t -> System.out.print("autotune " + shape + " alignment " + alignment + ":\n"
+                    + t.table()));
+            // Autotuning wrote D of set 0: poison it again so the check below sees only the plan's own run.
+            gpu.driver().memsetD8Async(d[0], (byte) 0xFF, dBytes, stream.handle());
+            long ws = plan.workspaceBytes() == 0 ? 0 : wsBase;
             plan.run(1f, a[0], w[0], 0f, 0, d[0], 0, ws, stream.handle());
             stream.synchronize();
             checkSamples(random, d[0]);
         }
+        long ws = plan.workspaceBytes() == 0 ? 0 : wsBase;
         graph = CudaGraph.capture(gpu.driver(), stream, () -> {
             for (int r = 0; r < REPS; r++) {
                 int s = r % sets;
@@ -192,7 +213,9 @@ public class GemmBench {
         double msPerGemm = times.median() / REPS;
         times.report(params.getBenchmark(), Map.of("shape", shape, "m", Integer.toString(gemm.m()),
                         "n", Integer.toString(gemm.n()), "k", Integer.toString(gemm.k()),
-                        "sets", Integer.toString(sets), "alignment", Integer.toString(alignment)),
+                        "sets", Integer.toString(sets), "alignment", Integer.toString(alignment),
+                        "autotune", Boolean.toString(autotune), "algo", plan.algo().toString(),
+                        "rank", Integer.toString(plan.tuning().map(t -> t.best().rank()).orElse(0))),
                 gpu.device().info().name(),
                 EventTimes.derived("msPerGemm", msPerGemm, "TFLOPs", gemm.flops() / (msPerGemm * 1e9),
                         "GBps", gemm.bytes() / (msPerGemm * 1e6)));

@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * A cuBLASLt handle ({@code cublasLtCreate}); plans matrix products with {@link #plan(LtMatmulSpec)}. The handle is
+ * A cuBLASLt handle ({@code cublasLtCreate}); plans matrix products with {@link #plan(LtMatmulSpec)} (the heuristics'
+ * first choice, no GPU work) or {@link #plan(LtMatmulSpec, LtAutotune)} (the fastest of the top candidates, timed). The handle is
  * not tied to a stream: each {@link LtMatmul#run} names its own.
  */
 public final class CublasLt implements AutoCloseable {
@@ -61,7 +62,18 @@ public final class CublasLt implements AutoCloseable {
     /** Builds the descriptors and asks the heuristics for an algorithm, once; the plan then runs many times. */
     public LtMatmul plan(LtMatmulSpec spec) {
         if (closed) throw new IllegalStateException("this cuBLASLt handle is closed");
-        return new LtMatmul(handle, spec);
+        return new LtMatmul(handle, spec, null);
+    }
+
+    /**
+     * Like {@link #plan(LtMatmulSpec)}, but times the heuristics' top candidates on the given operands and keeps the
+     * fastest ({@link LtAutotune} says how; {@link LtMatmul#tuning()} has the times). This runs products on the GPU
+     * and synchronizes the stream; the plan's {@link LtMatmul#workspaceBytes()} is the chosen candidate's.
+     */
+    public LtMatmul plan(LtMatmulSpec spec, LtAutotune tune) {
+        if (closed) throw new IllegalStateException("this cuBLASLt handle is closed");
+        if (tune == null) throw new IllegalArgumentException("tune is null; use plan(spec) for the heuristics' choice");
+        return new LtMatmul(handle, spec, tune);
     }
 
     public long handle() { return handle; }

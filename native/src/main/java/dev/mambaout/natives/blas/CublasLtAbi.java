@@ -22,6 +22,9 @@ final class CublasLtAbi {
     static final int PREF_MIN_ALIGNMENT_C_BYTES = 7;
     static final int PREF_MIN_ALIGNMENT_D_BYTES = 8;
 
+    // cublasLtMatmulAlgoConfigAttributes_t: CUBLASLT_ALGO_CONFIG_ID = 0 ... CLUSTER_SHAPE_ID = 8, in LtAlgo's order.
+    static final int ALGO_CONFIG_ATTRIBUTES = 9;
+
     /** cublasLtMatmulAlgo_t: {@code uint64_t data[8]}. */
     static final long ALGO_BYTES = 64;
 
@@ -34,6 +37,7 @@ final class CublasLtAbi {
             MemoryLayout.sequenceLayout(4, JAVA_INT).withName("reserved"));
     static final long RESULT_WORKSPACE = HEURISTIC_RESULT.byteOffset(MemoryLayout.PathElement.groupElement("workspaceSize"));
     static final long RESULT_STATE = HEURISTIC_RESULT.byteOffset(MemoryLayout.PathElement.groupElement("state"));
+    static final long RESULT_WAVES = HEURISTIC_RESULT.byteOffset(MemoryLayout.PathElement.groupElement("wavesCount"));
 
     private CublasLtAbi() {}
 }

@@ -51,6 +51,12 @@ final class CublasLtNative {
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                     JAVA_INT, ADDRESS, ADDRESS));
     /*
+     * cublasLtMatmulAlgoConfigGetAttribute(const cublasLtMatmulAlgo_t*, cublasLtMatmulAlgoConfigAttributes_t,
+     *                                      void* buf, size_t sizeInBytes, size_t* sizeWritten)
+     */
+    static final MethodHandle ALGO_CONFIG_GET = Downcalls.bind(LIB, "cublasLtMatmulAlgoConfigGetAttribute",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+    /*
      * cublasLtMatmul(handle, computeDesc, alpha*, A, Adesc, B, Bdesc, beta*, C, Cdesc, D, Ddesc,
      *                const cublasLtMatmulAlgo_t* algo, void* workspace, size_t workspaceSize, cudaStream_t)
      */
