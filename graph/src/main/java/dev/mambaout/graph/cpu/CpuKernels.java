@@ -131,19 +131,28 @@ final class CpuKernels {
 
     // ---- layer norm --------------------------------------------------------------------------------------------
 
+    private static double rowMean(double[] x, int o, int c) {
+        double mean = 0;
+        for (int j = 0; j < c; j++) mean += x[o + j];
+        return mean / c;
+    }
+
+    /** 1 / sqrt(biased variance + eps), as PyTorch's LayerNorm; the backward recomputes it rather than storing it. */
+    private static double rowRstd(double[] x, int o, int c, double mean, double eps) {
+        double var = 0;
+        for (int j = 0; j < c; j++) {
+            double d = x[o + j] - mean;
+            var += d * d;
+        }
+        return 1.0 / Math.sqrt(var / c + eps);
+    }
+
     static void layerNorm(double[] x, double[] wgt, double[] bias, double eps, double[] y, int rows, int c) {
         Par.forEach(chunks(rows), ch -> {
             for (int r = from(ch, rows); r < to(ch, rows); r++) {
                 int o = r * c;
-                double mean = 0;
-                for (int j = 0; j < c; j++) mean += x[o + j];
-                mean /= c;
-                double var = 0;
-                for (int j = 0; j < c; j++) {
-                    double d = x[o + j] - mean;
-                    var += d * d;
-                }
-                double rstd = 1.0 / Math.sqrt(var / c + eps);
+                double mean = rowMean(x, o, c);
+                double rstd = rowRstd(x, o, c, mean, eps);
                 for (int j = 0; j < c; j++) y[o + j] = (x[o + j] - mean) * rstd * wgt[j] + bias[j];
             }
         });
@@ -159,15 +168,8 @@ final class CpuKernels {
             double[] xhat = new double[c];
             for (int r = from; r < to; r++) {
                 int o = r * c;
-                double mean = 0;
-                for (int j = 0; j < c; j++) mean += x[o + j];
-                mean /= c;
-                double var = 0;
-                for (int j = 0; j < c; j++) {
-                    double d = x[o + j] - mean;
-                    var += d * d;
-                }
-                double rstd = 1.0 / Math.sqrt(var / c + eps);
+                double mean = rowMean(x, o, c);
+                double rstd = rowRstd(x, o, c, mean, eps);
                 double mg = 0, mgx = 0;
                 for (int j = 0; j < c; j++) {
                     xhat[j] = (x[o + j] - mean) * rstd;

@@ -1,13 +1,13 @@
 package dev.mambaout.natives.blas;
 
-import java.util.List;
 import dev.mambaout.natives.NativeLibraries;
+import dev.mambaout.natives.panama.Downcalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * A cuBLAS handle through Panama: create/destroy, stream, math mode and {@code cublasGemmEx}. The handle works in the
@@ -47,16 +47,7 @@ public final class Cublas implements AutoCloseable {
      */
     public static Cublas open() {
         require();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(JAVA_LONG);
-            int st = (int) CublasNative.CREATE.invokeExact(out);
-            CublasNative.check("cublasCreate_v2", st);
-            return new Cublas(out.get(JAVA_LONG, 0));
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("cublasCreate_v2 downcall failed", t);
-        }
+        return new Cublas(Downcalls.createHandle("cublasCreate_v2", CublasNative.CREATE, CublasNative::check));
     }
 
     /** Where libcublas was loaded from. */
@@ -148,14 +139,10 @@ public final class Cublas implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        int st;
         try {
-            st = (int) CublasNative.DESTROY.invokeExact(handle);
-        } catch (Throwable t) {
-            throw new IllegalStateException("cublasDestroy_v2 downcall failed", t);
+            Downcalls.destroyHandle("cublasDestroy_v2", CublasNative.DESTROY, handle, CublasNative::check);
         } finally {
             arena.close();
         }
-        CublasNative.check("cublasDestroy_v2", st);
     }
 }

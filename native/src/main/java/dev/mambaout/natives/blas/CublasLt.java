@@ -1,11 +1,8 @@
 package dev.mambaout.natives.blas;
 
-import java.util.List;
 import dev.mambaout.natives.NativeLibraries;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import dev.mambaout.natives.panama.Downcalls;
+import java.util.List;
 
 /**
  * A cuBLASLt handle ({@code cublasLtCreate}); plans matrix products with {@link #plan(LtMatmulSpec)} (the heuristics'
@@ -35,15 +32,7 @@ public final class CublasLt implements AutoCloseable {
      */
     public static CublasLt open() {
         require();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(JAVA_LONG);
-            CublasLtNative.check("cublasLtCreate", (int) CublasLtNative.CREATE.invokeExact(out));
-            return new CublasLt(out.get(JAVA_LONG, 0));
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("cublasLtCreate downcall failed", t);
-        }
+        return new CublasLt(Downcalls.createHandle("cublasLtCreate", CublasLtNative.CREATE, CublasLtNative::check));
     }
 
     /** {@code cublasLtGetVersion}, e.g. 130100; needs no handle or GPU. */
@@ -83,12 +72,6 @@ public final class CublasLt implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        int st;
-        try {
-            st = (int) CublasLtNative.DESTROY.invokeExact(handle);
-        } catch (Throwable t) {
-            throw new IllegalStateException("cublasLtDestroy downcall failed", t);
-        }
-        CublasLtNative.check("cublasLtDestroy", st);
+        Downcalls.destroyHandle("cublasLtDestroy", CublasLtNative.DESTROY, handle, CublasLtNative::check);
     }
 }

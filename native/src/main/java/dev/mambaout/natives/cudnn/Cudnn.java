@@ -1,11 +1,8 @@
 package dev.mambaout.natives.cudnn;
 
-import java.util.List;
 import dev.mambaout.natives.NativeLibraries;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import dev.mambaout.natives.panama.Downcalls;
+import java.util.List;
 
 /**
  * A cuDNN handle through Panama ({@code cudnnCreate} in the current CUDA context), for the comparisons with the
@@ -34,15 +31,7 @@ public final class Cudnn implements AutoCloseable {
      */
     public static Cudnn open() {
         require();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(JAVA_LONG);
-            CudnnNative.check("cudnnCreate", (int) CudnnNative.CREATE.invokeExact(out));
-            return new Cudnn(out.get(JAVA_LONG, 0));
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("cudnnCreate downcall failed", t);
-        }
+        return new Cudnn(Downcalls.createHandle("cudnnCreate", CudnnNative.CREATE, CudnnNative::check));
     }
 
     /** {@code cudnnGetVersion}, e.g. 91400 for 9.14.0; needs no GPU. */
@@ -87,12 +76,6 @@ public final class Cudnn implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        int st;
-        try {
-            st = (int) CudnnNative.DESTROY.invokeExact(handle);
-        } catch (Throwable t) {
-            throw new IllegalStateException("cudnnDestroy downcall failed", t);
-        }
-        CudnnNative.check("cudnnDestroy", st);
+        Downcalls.destroyHandle("cudnnDestroy", CudnnNative.DESTROY, handle, CudnnNative::check);
     }
 }

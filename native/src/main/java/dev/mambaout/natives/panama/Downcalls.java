@@ -3,10 +3,12 @@ package dev.mambaout.natives.panama;
 import dev.mambaout.natives.CudaException;
 import dev.mambaout.natives.CudaUnavailableException;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Optional;
 import java.util.function.IntFunction;
@@ -74,5 +76,38 @@ public final class Downcalls {
         } catch (Throwable t) {
             return fallback;
         }
+    }
+
+    /** How a library checks a status: its {@code check(call, status)}, which throws on failure. */
+    @FunctionalInterface
+    public interface StatusCheck {
+        void check(String call, int status);
+    }
+
+    /**
+     * Calls a library's {@code status create(handle_t* out)} (cublasCreate_v2, cublasLtCreate, cudnnCreate, ...) and
+     * returns the new handle. Cold path: it allocates the out-cell.
+     */
+    public static long createHandle(String call, MethodHandle create, StatusCheck check) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
+            check.check(call, (int) create.invokeExact(out));
+            return out.get(ValueLayout.JAVA_LONG, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(call + " downcall failed", t);
+        }
+    }
+
+    /** Calls a library's {@code status destroy(handle_t)} and checks the status. */
+    public static void destroyHandle(String call, MethodHandle destroy, long handle, StatusCheck check) {
+        int status;
+        try {
+            status = (int) destroy.invokeExact(handle);
+        } catch (Throwable t) {
+            throw new IllegalStateException(call + " downcall failed", t);
+        }
+        check.check(call, status);
     }
 }

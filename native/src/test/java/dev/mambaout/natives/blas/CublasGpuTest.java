@@ -42,8 +42,8 @@ class CublasGpuTest {
             a = roundBf16(a);
             b = roundBf16(b);
         }
-        long da = bf16 ? gpu.uploadBf16(a) : gpu.upload(a);
-        long db = bf16 ? gpu.uploadBf16(b) : gpu.upload(b);
+        long da = gpu.upload(a, bf16);
+        long db = gpu.upload(b, bf16);
         long dd = gpu.alloc(g.dElements() * 4);
         boolean bf16Out = d == CudaDataType.BF16;
         gpu.poison(dd, g.dElements() * 4, bf16Out ? NAN_BF16_PAIR : NAN_F32);

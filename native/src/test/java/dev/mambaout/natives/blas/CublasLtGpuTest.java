@@ -61,9 +61,9 @@ class CublasLtGpuTest {
         }
         boolean bf16Out = spec.dType() == CudaDataType.BF16;
         if (bf16Out) c = roundBf16(c);
-        long da = bf16 ? gpu.uploadBf16(a) : gpu.upload(a);
-        long db = bf16 ? gpu.uploadBf16(b) : gpu.upload(b);
-        long dc = bf16Out ? gpu.uploadBf16(c) : gpu.upload(c);
+        long da = gpu.upload(a, bf16);
+        long db = gpu.upload(b, bf16);
+        long dc = gpu.upload(c, bf16Out);
         long dd = gpu.alloc(g.dElements() * 4);
         gpu.poison(dd, g.dElements() * 4, bf16Out ? NAN_BF16_PAIR : NAN_F32);
         double[] ref = Reference.gemm(g, a, b);
@@ -132,9 +132,9 @@ class CublasLtGpuTest {
                     w = roundBf16(w);
                     bias = roundBf16(bias);
                 }
-                long dx = bf16 ? gpu.uploadBf16(x) : gpu.upload(x);
-                long dw = bf16 ? gpu.uploadBf16(w) : gpu.upload(w);
-                long dbias = epilogue.readsBias() ? (bf16 ? gpu.uploadBf16(bias) : gpu.upload(bias)) : 0;
+                long dx = gpu.upload(x, bf16);
+                long dw = gpu.upload(w, bf16);
+                long dbias = epilogue.readsBias() ? gpu.upload(bias, bf16) : 0;
                 long dy = gpu.alloc(g.dElements() * 4);
                 gpu.poison(dy, g.dElements() * 4, bf16 ? NAN_BF16_PAIR : NAN_F32);
                 plan.run(1f, dx, dw, 0f, 0, dy, dbias, workspace, 0);
@@ -168,8 +168,8 @@ class CublasLtGpuTest {
             dy = roundBf16(dy);
             x = roundBf16(x);
         }
-        long ddy = bf16 ? gpu.uploadBf16(dy) : gpu.upload(dy);
-        long dx = bf16 ? gpu.uploadBf16(x) : gpu.upload(x);
+        long ddy = gpu.upload(dy, bf16);
+        long dx = gpu.upload(x, bf16);
         long ddw = gpu.alloc((long) out * in * 4);
         long ddb = gpu.alloc(out * 4L);
         gpu.poison(ddw, (long) out * in * 4, bf16 ? NAN_BF16_PAIR : NAN_F32);

@@ -68,6 +68,11 @@ public final class GpuTestSupport implements AutoCloseable {
         return p;
     }
 
+    /** Uploads as bf16 or f32: the tests run each case in both types. */
+    public long upload(float[] v, boolean bf16) {
+        return bf16 ? uploadBf16(v) : upload(v);
+    }
+
     public long uploadBf16(float[] v) {
         MemorySegment host = arena.allocate(JAVA_SHORT, Math.max(2, v.length + (v.length & 1)));
         for (int i = 0; i < v.length; i++) host.setAtIndex(JAVA_SHORT, i, toBf16(v[i]));

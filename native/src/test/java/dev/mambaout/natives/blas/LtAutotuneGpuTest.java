@@ -68,9 +68,9 @@ class LtAutotuneGpuTest {
             w = roundBf16(w);
             bias = roundBf16(bias);
         }
-        long dx = bf16 ? gpu.uploadBf16(x) : gpu.upload(x);
-        long dw = bf16 ? gpu.uploadBf16(w) : gpu.upload(w);
-        long dbias = epilogue.readsBias() ? (bf16 ? gpu.uploadBf16(bias) : gpu.upload(bias)) : 0;
+        long dx = gpu.upload(x, bf16);
+        long dw = gpu.upload(w, bf16);
+        long dbias = epilogue.readsBias() ? gpu.upload(bias, bf16) : 0;
         long dy = gpu.alloc(g.dElements() * 4);
         long bytes = g.dElements() * 4;
         int poison = bf16 ? NAN_BF16_PAIR : NAN_F32;

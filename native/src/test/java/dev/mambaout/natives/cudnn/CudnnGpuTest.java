@@ -54,7 +54,6 @@ class CudnnGpuTest {
         return f == TensorFormat.NHWC ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
     }
 
-    private long up(float[] v, boolean bf16) { return bf16 ? gpu.uploadBf16(v) : gpu.upload(v); }
 
     private float[] down(long p, int n, boolean bf16) { return bf16 ? gpu.downloadBf16(p, n) : gpu.download(p, n); }
 
@@ -98,7 +97,7 @@ class CudnnGpuTest {
             System.out.println("cuDNN depthwise " + f + " " + type + ": fwd " + plan.forwardChoice() + ", bwd data "
                     + plan.backwardDataChoice() + ", bwd filter " + plan.backwardFilterChoice());
             long ws = plan.workspaceBytes() > 0 ? gpu.alloc(plan.workspaceBytes()) : 0;
-            long dX = up(x, bf16), dW = up(w, bf16), dDy = up(dy, bf16);
+            long dX = gpu.upload(x, bf16), dW = gpu.upload(w, bf16), dDy = gpu.upload(dy, bf16);
             long bytes = (long) x.length * 4;
             long dY = gpu.alloc(bytes), dDx = gpu.alloc(bytes), dDw = gpu.alloc((long) w.length * 4);
             gpu.poison(dY, bytes, pattern);
