@@ -11,7 +11,7 @@ import dev.mambaout.natives.blas.LtMatmulSpec;
 import dev.mambaout.natives.blas.LtOperands;
 import dev.mambaout.natives.blas.RowMajorGemm;
 import dev.mambaout.runtime.CudaGraph;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import dev.mambaout.runtime.DeviceArena;
 import dev.mambaout.runtime.Stream;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,6 +1,6 @@
 package dev.mambaout.bench;
 
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import dev.mambaout.runtime.Device;
 import dev.mambaout.runtime.PinnedBuffer;
 import dev.mambaout.runtime.Stream;

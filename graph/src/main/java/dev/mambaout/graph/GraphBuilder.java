@@ -1,6 +1,5 @@
 package dev.mambaout.graph;
 
-import dev.mambaout.runtime.Shape;
 import dev.mambaout.graph.ops.Act;
 import dev.mambaout.graph.ops.ActBackward;
 import dev.mambaout.graph.ops.Activation;
@@ -25,7 +24,6 @@ import dev.mambaout.graph.ops.MeanHWBackward;
 import dev.mambaout.graph.ops.NchwToNhwc;
 import dev.mambaout.graph.ops.NhwcToNchw;
 import dev.mambaout.graph.ops.Op;
-import dev.mambaout.runtime.DType;
 
 import java.util.ArrayList;
 import java.util.HashMap;

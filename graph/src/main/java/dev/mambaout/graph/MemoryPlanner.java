@@ -1,7 +1,6 @@
 package dev.mambaout.graph;
 
 import dev.mambaout.graph.ops.Op;
-import dev.mambaout.runtime.DType;
 
 import java.util.ArrayList;
 import java.util.HashMap;

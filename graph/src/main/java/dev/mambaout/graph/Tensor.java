@@ -1,7 +1,5 @@
 package dev.mambaout.graph;
 
-import dev.mambaout.runtime.Shape;
-import dev.mambaout.runtime.DType;
 
 /**
  * A value in a graph: pure data (no storage). Ids are unique within one builder lineage, so the forward graph's

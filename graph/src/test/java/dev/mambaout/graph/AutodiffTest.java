@@ -7,7 +7,6 @@ import dev.mambaout.graph.cpu.Results;
 import dev.mambaout.graph.ops.Activation;
 import dev.mambaout.graph.ops.Add;
 import dev.mambaout.graph.ops.Fill;
-import dev.mambaout.runtime.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

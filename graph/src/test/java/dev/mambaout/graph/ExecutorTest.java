@@ -5,7 +5,6 @@ import dev.mambaout.graph.cpu.CpuExecutor;
 import dev.mambaout.graph.cpu.Precision;
 import dev.mambaout.graph.cpu.Results;
 import dev.mambaout.graph.ops.Activation;
-import dev.mambaout.runtime.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

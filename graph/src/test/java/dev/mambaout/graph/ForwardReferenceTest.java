@@ -4,7 +4,6 @@ import dev.mambaout.graph.cpu.Bindings;
 import dev.mambaout.graph.cpu.CpuExecutor;
 import dev.mambaout.graph.cpu.Precision;
 import dev.mambaout.graph.ops.Activation;
-import dev.mambaout.runtime.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -1,6 +1,5 @@
 package dev.mambaout.graph;
 
-import dev.mambaout.runtime.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,7 +1,6 @@
 package dev.mambaout.graph;
 
 import dev.mambaout.graph.ops.Activation;
-import dev.mambaout.runtime.DType;
 
 import java.util.List;
 import java.util.Random;

@@ -16,7 +16,6 @@ import dev.mambaout.graph.ops.LinearBackwardWeight;
 import dev.mambaout.graph.ops.MeanHW;
 import dev.mambaout.graph.ops.Op;
 import dev.mambaout.graph.cpu.Results;
-import dev.mambaout.runtime.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -1,8 +1,6 @@
 package dev.mambaout.graph;
 
-import dev.mambaout.runtime.Shape;
 import dev.mambaout.graph.ops.Activation;
-import dev.mambaout.runtime.DType;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -7,7 +7,7 @@ import dev.mambaout.graph.MemoryPlanner;
 import dev.mambaout.graph.Tensor;
 import dev.mambaout.graph.TrainingGraph;
 import dev.mambaout.graph.ops.Activation;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -4,7 +4,7 @@ import dev.mambaout.graph.cpu.Bindings;
 import dev.mambaout.graph.cpu.CpuExecutor;
 import dev.mambaout.graph.cpu.Precision;
 import dev.mambaout.graph.cpu.Results;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;

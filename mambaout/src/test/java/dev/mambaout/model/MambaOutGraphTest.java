@@ -1,13 +1,13 @@
 package dev.mambaout.model;
 
 import dev.mambaout.graph.Graph;
-import dev.mambaout.runtime.Shape;
+import dev.mambaout.graph.Shape;
 import dev.mambaout.graph.Tensor;
 import dev.mambaout.graph.ops.Act;
 import dev.mambaout.graph.ops.Activation;
 import dev.mambaout.graph.ops.GatedDwConv;
 import dev.mambaout.graph.ops.LayerScale;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -8,7 +8,7 @@ import dev.mambaout.graph.cpu.Results;
 import dev.mambaout.model.checkpoint.Checkpoints;
 import dev.mambaout.model.checkpoint.KeyNaming;
 import dev.mambaout.model.checkpoint.TensorSource;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

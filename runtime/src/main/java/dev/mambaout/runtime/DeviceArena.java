@@ -1,5 +1,7 @@
 package dev.mambaout.runtime;
 
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Shape;
 import dev.mambaout.natives.CudaDriver;
 import dev.mambaout.natives.CudaException;
 

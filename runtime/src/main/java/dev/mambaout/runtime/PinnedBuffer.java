@@ -1,5 +1,6 @@
 package dev.mambaout.runtime;
 
+import dev.mambaout.graph.DType;
 import dev.mambaout.natives.CudaDriver;
 
 import java.lang.foreign.MemorySegment;

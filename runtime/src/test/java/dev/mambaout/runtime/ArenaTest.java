@@ -1,5 +1,7 @@
 package dev.mambaout.runtime;
 
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Shape;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,7 @@
 package dev.mambaout.runtime;
 
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Shape;
 import dev.mambaout.kernels.KernelArg;
 import dev.mambaout.kernels.KernelCatalog;
 import dev.mambaout.kernels.LayerNormKernels;

@@ -1,7 +1,7 @@
 package dev.mambaout.graph.cpu;
 
 import dev.mambaout.graph.Graph;
-import dev.mambaout.runtime.Shape;
+import dev.mambaout.graph.Shape;
 import dev.mambaout.graph.Tensor;
 import dev.mambaout.graph.ops.Act;
 import dev.mambaout.graph.ops.ActBackward;

@@ -2,7 +2,7 @@ package dev.mambaout.model.checkpoint;
 
 import dev.mambaout.model.MambaOutConfig;
 import dev.mambaout.model.ParameterSpec;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 
 import java.io.IOException;
 import java.nio.file.Path;

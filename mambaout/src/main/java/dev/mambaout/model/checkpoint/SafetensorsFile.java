@@ -7,7 +7,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

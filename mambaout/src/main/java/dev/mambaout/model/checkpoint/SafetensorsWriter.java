@@ -2,7 +2,7 @@ package dev.mambaout.model.checkpoint;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

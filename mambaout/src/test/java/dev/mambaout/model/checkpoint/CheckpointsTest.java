@@ -2,7 +2,7 @@ package dev.mambaout.model.checkpoint;
 
 import dev.mambaout.model.Fixtures;
 import dev.mambaout.model.ParameterSpec;
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

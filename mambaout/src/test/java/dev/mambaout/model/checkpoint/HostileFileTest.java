@@ -127,7 +127,7 @@ class HostileFileTest {
     // --- sharded indexes ---
 
     private Path shard(String name) throws IOException {
-        new SafetensorsWriter().put("w", dev.mambaout.runtime.DType.F32, new float[]{1, 2}, 2).write(dir.resolve(name));
+        new SafetensorsWriter().put("w", dev.mambaout.graph.DType.F32, new float[]{1, 2}, 2).write(dir.resolve(name));
         return dir.resolve(name);
     }
 

@@ -1,6 +1,6 @@
 package dev.mambaout.model.checkpoint;
 
-import dev.mambaout.runtime.DType;
+import dev.mambaout.graph.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

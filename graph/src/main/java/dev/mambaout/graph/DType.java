@@ -1,4 +1,4 @@
-package dev.mambaout.runtime;
+package dev.mambaout.graph;
 
 /**
  * Element types the engine stores. The names are safetensors' dtype strings, so checkpoints map onto them directly.

@@ -1,4 +1,4 @@
-package dev.mambaout.runtime;
+package dev.mambaout.graph;
 
 import java.util.Arrays;
 
