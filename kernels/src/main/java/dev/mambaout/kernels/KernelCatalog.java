@@ -28,12 +28,41 @@ public final class KernelCatalog {
     public static final KernelSpec LAYERNORM_BACKWARD_REDUCE = spec("layernorm", "layernorm_backward_reduce",
             "dweight", PTR, "dbias", PTR, "dweight_partial", PTR, "dbias_partial", PTR, "num_partials", I32, "C", I32);
 
+    // Fused depthwise conv + gating (gated_dwconv.cu): x [tokens, 2*hidden] = (g | i | c) NHWC, weight packed
+    // tap-major [k*k, conv_channels] f32, bias [conv_channels] f32, act 0 = GELU (erf), 1 = SiLU -> out [tokens, hidden].
+    public static final KernelSpec GATED_DWCONV_FORWARD_F32 = gatedDwConv("f32");
+    public static final KernelSpec GATED_DWCONV_FORWARD_BF16 = gatedDwConv("bf16");
+
+    // LayerNorm with bf16 activations (f32 weight, bias, statistics and math).
+    public static final KernelSpec LAYERNORM_FORWARD_BF16 = spec("layernorm", "layernorm_forward_bf16",
+            "out", PTR, "mean", PTR, "rstd", PTR, "inp", PTR, "weight", PTR, "bias", PTR, "N", I32, "C", I32,
+            "eps", F32);
+
+    // im2col for the k x k stride-s convolutions (im2col.cu): col [N*Ho*Wo, col_stride], column (ky*k + kx)*C + c,
+    // zero past k*k*C; from an NHWC activation, or from the user's NCHW f32 batch (the stem).
+    public static final KernelSpec IM2COL_NHWC_F32 = im2col("im2col_nhwc_f32", "H", "W", "C");
+    public static final KernelSpec IM2COL_NHWC_BF16 = im2col("im2col_nhwc_bf16", "H", "W", "C");
+    public static final KernelSpec IM2COL_NCHW_F32 = im2col("im2col_nchw_f32", "C", "H", "W");
+    public static final KernelSpec IM2COL_NCHW_BF16 = im2col("im2col_nchw_bf16", "C", "H", "W");
+
+    // Pointwise activation (elementwise.cu): act 0 = GELU (erf), 1 = SiLU.
+    public static final KernelSpec ACT_FORWARD_F32 = spec("elementwise", "act_forward_f32",
+            "out", PTR, "x", PTR, "n", I32, "act", I32);
+    public static final KernelSpec ACT_FORWARD_BF16 = spec("elementwise", "act_forward_bf16",
+            "out", PTR, "x", PTR, "n", I32, "act", I32);
+
+    // Head (head.cu): mean over H*W of x [N, HW, C], then LayerNorm over C -> out [N, C].
+    public static final KernelSpec MEAN_HW_LAYERNORM_F32 = meanHwLayerNorm("f32");
+    public static final KernelSpec MEAN_HW_LAYERNORM_BF16 = meanHwLayerNorm("bf16");
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
         Map<String, KernelSpec> m = new LinkedHashMap<>();
         for (KernelSpec s : List.of(SMOKE_EMPTY, SMOKE_FILL, SMOKE_AXPY, LAYERNORM_FORWARD, LAYERNORM_BACKWARD,
-                LAYERNORM_BACKWARD_REDUCE)) {
+                LAYERNORM_BACKWARD_REDUCE, GATED_DWCONV_FORWARD_F32, GATED_DWCONV_FORWARD_BF16, LAYERNORM_FORWARD_BF16,
+                IM2COL_NHWC_F32, IM2COL_NHWC_BF16, IM2COL_NCHW_F32, IM2COL_NCHW_BF16, ACT_FORWARD_F32, ACT_FORWARD_BF16,
+                MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -48,6 +77,22 @@ public final class KernelCatalog {
         KernelSpec s = BY_NAME.get(name);
         if (s == null) throw new IllegalArgumentException("no kernel named '" + name + "'; known: " + BY_NAME.keySet());
         return s;
+    }
+
+    private static KernelSpec gatedDwConv(String type) {
+        return spec("gated_dwconv", "gated_dwconv_forward_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
+                "N", I32, "H", I32, "W", I32, "hidden", I32, "conv_channels", I32, "kernel_size", I32, "act", I32);
+    }
+
+    // The input's three dimensions are named in its memory order (NHWC: H, W, C; NCHW: C, H, W).
+    private static KernelSpec im2col(String name, String d1, String d2, String d3) {
+        return spec("im2col", name, "col", PTR, "x", PTR, "N", I32, d1, I32, d2, I32, d3, I32, "Ho", I32, "Wo", I32,
+                "kernel_size", I32, "stride", I32, "padding", I32, "col_stride", I32);
+    }
+
+    private static KernelSpec meanHwLayerNorm(String type) {
+        return spec("head", "mean_hw_layernorm_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
+                "N", I32, "HW", I32, "C", I32, "eps", F32);
     }
 
     private static KernelSpec spec(String module, String name, Object... nameKindPairs) {

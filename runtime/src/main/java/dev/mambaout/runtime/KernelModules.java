@@ -3,6 +3,7 @@ package dev.mambaout.runtime;
 import dev.mambaout.kernels.KernelArg;
 import dev.mambaout.kernels.KernelSpec;
 import dev.mambaout.kernels.Kernels;
+import dev.mambaout.kernels.LaunchGeometry;
 import dev.mambaout.natives.CudaDriver;
 
 import java.util.HashMap;
@@ -34,6 +35,12 @@ public final class KernelModules implements AutoCloseable {
     /** A prepared launch of a catalog kernel; the arguments are checked against its spec. */
     public Launch prepare(KernelSpec spec, Dim3 grid, Dim3 block, int sharedBytes, KernelArg... args) {
         return Launch.prepare(driver, spec, function(spec), grid, block, sharedBytes, List.of(args));
+    }
+
+    /** As {@link #prepare(KernelSpec, Dim3, Dim3, int, KernelArg...)} with a family's computed geometry. */
+    public Launch prepare(KernelSpec spec, LaunchGeometry g, KernelArg... args) {
+        return prepare(spec, new Dim3(g.gridX(), g.gridY(), g.gridZ()), new Dim3(g.blockX(), g.blockY(), g.blockZ()),
+                g.sharedBytes(), args);
     }
 
     @Override
