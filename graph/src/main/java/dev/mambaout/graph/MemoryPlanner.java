@@ -69,34 +69,77 @@ public final class MemoryPlanner {
             if (l != null) l[1] = end;
         }
 
-        // Tensors by the step after which they die; inputs (-1) are placed up front.
-        Map<Integer, List<Tensor>> dying = new HashMap<>();
-        for (Tensor t : order) dying.computeIfAbsent(life.get(t.id())[1], k -> new ArrayList<>()).add(t);
-
-        Arena arena = new Arena();
+        long[] bytes = new long[order.size()];
+        int[] first = new int[order.size()], last = new int[order.size()];
+        for (int i = 0; i < order.size(); i++) {
+            Tensor t = order.get(i);
+            bytes[i] = t.numel() * (t.dtype().isFloatingPoint() ? floatType.bytes() : t.dtype().bytes());
+            first[i] = life.get(t.id())[0];
+            last[i] = life.get(t.id())[1];
+        }
+        Placement p = place(bytes, first, last);
         Map<Integer, MemoryPlan.Allocation> slots = new HashMap<>();
         List<MemoryPlan.Allocation> placed = new ArrayList<>();
+        for (int i = 0; i < order.size(); i++) {
+            MemoryPlan.Allocation a = new MemoryPlan.Allocation(order.get(i), p.offsets()[i], align(bytes[i]), first[i], last[i]);
+            slots.put(order.get(i).id(), a);
+            placed.add(a);
+        }
+        return new MemoryPlan(placed, p.peakBytes(), p.maxLiveBytes(), p.totalBytes(), slots);
+    }
+
+    /**
+     * Where each of a set of buffers goes, given only sizes and lifetimes: the planning algorithm itself, shared by
+     * the graph planner above and by executors that plan over their own lowered steps (with scratch buffers the
+     * graph never sees).
+     *
+     * @param offsets      byte offset of each buffer, in the order given
+     * @param peakBytes    arena size needed
+     * @param maxLiveBytes the most bytes live at any one step
+     * @param totalBytes   the sum of all (aligned) sizes
+     */
+    public record Placement(long[] offsets, long peakBytes, long maxLiveBytes, long totalBytes) {}
+
+    /**
+     * Places buffer i, written during step {@code first[i]} (-1: live before the first step) and last read during
+     * step {@code last[i]}. Buffers written at one step are placed in the order given, before the ones dying at that
+     * step are released, so a step never writes over its own operands. Sizes are rounded up to
+     * {@link MemoryPlan#ALIGNMENT}.
+     */
+    public static Placement place(long[] bytes, int[] first, int[] last) {
+        int n = bytes.length;
+        if (first.length != n || last.length != n) throw new IllegalArgumentException("bytes, first and last differ in length");
+        int end = -1;
+        for (int i = 0; i < n; i++) {
+            if (first[i] < -1 || last[i] < first[i]) {
+                throw new IllegalArgumentException("buffer " + i + " has lifetime [" + first[i] + ", " + last[i] + "]");
+            }
+            end = Math.max(end, last[i]);
+        }
+        // Buffers by the step that writes them and by the step after which they die.
+        Map<Integer, List<Integer>> born = new HashMap<>(), dying = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            born.computeIfAbsent(first[i], k -> new ArrayList<>()).add(i);
+            dying.computeIfAbsent(last[i], k -> new ArrayList<>()).add(i);
+        }
+        Arena arena = new Arena();
+        long[] offsets = new long[n];
         long total = 0, live = 0, maxLive = 0;
-        int next = 0;
         for (int s = -1; s <= end; s++) {
-            while (next < order.size() && life.get(order.get(next).id())[0] == s) {
-                Tensor t = order.get(next++);
-                int[] l = life.get(t.id());
-                long bytes = align(t.numel() * (t.dtype().isFloatingPoint() ? floatType.bytes() : t.dtype().bytes()));
-                MemoryPlan.Allocation a = new MemoryPlan.Allocation(t, arena.allocate(bytes), bytes, l[0], l[1]);
-                slots.put(t.id(), a);
-                placed.add(a);
-                total += bytes;
-                live += bytes;
+            for (int i : born.getOrDefault(s, List.of())) {
+                long b = align(bytes[i]);
+                offsets[i] = arena.allocate(b);
+                total += b;
+                live += b;
             }
             maxLive = Math.max(maxLive, live);
-            for (Tensor t : dying.getOrDefault(s, List.of())) {
-                MemoryPlan.Allocation a = slots.get(t.id());
-                arena.release(a.offset(), a.bytes());
-                live -= a.bytes();
+            for (int i : dying.getOrDefault(s, List.of())) {
+                long b = align(bytes[i]);
+                arena.release(offsets[i], b);
+                live -= b;
             }
         }
-        return new MemoryPlan(placed, arena.top, maxLive, total, slots);
+        return new Placement(offsets, arena.top, maxLive, total);
     }
 
     private static long align(long bytes) {

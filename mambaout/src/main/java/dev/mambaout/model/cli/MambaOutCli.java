@@ -22,7 +22,7 @@ import java.util.Locale;
  */
 @Command(name = "mambaout", mixinStandardHelpOptions = true, version = "mambaout 0.1.0",
         description = "MambaOut image classification (timm's mambaout_* models) in Java.",
-        subcommands = {ModelsCommand.class, RunCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelsCommand.class, RunCommand.class, ProfileCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class MambaOutCli implements Runnable {
 
     /** Exit status of a command that failed on its input (a file, a checkpoint, a model name). */

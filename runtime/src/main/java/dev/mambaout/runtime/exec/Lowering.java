@@ -1,0 +1,353 @@
+package dev.mambaout.runtime.exec;
+
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Graph;
+import dev.mambaout.graph.Shape;
+import dev.mambaout.graph.Tensor;
+import dev.mambaout.graph.ops.Act;
+import dev.mambaout.graph.ops.Add;
+import dev.mambaout.graph.ops.Conv2d;
+import dev.mambaout.graph.ops.GatedDwConv;
+import dev.mambaout.graph.ops.LayerNorm;
+import dev.mambaout.graph.ops.LayerScale;
+import dev.mambaout.graph.ops.Linear;
+import dev.mambaout.graph.ops.MeanHW;
+import dev.mambaout.graph.ops.NchwToNhwc;
+import dev.mambaout.graph.ops.Op;
+import dev.mambaout.kernels.Im2colKernels;
+import dev.mambaout.natives.blas.CudaDataType;
+import dev.mambaout.natives.blas.Epilogue;
+import dev.mambaout.natives.blas.LtMatmul;
+import dev.mambaout.natives.blas.LtMatmulSpec;
+import dev.mambaout.natives.blas.RowMajorGemm;
+import dev.mambaout.runtime.Launch;
+import dev.mambaout.runtime.Stream;
+import dev.mambaout.runtime.launch.ActLaunch;
+import dev.mambaout.runtime.launch.GatedDwConvLaunch;
+import dev.mambaout.runtime.launch.Im2colLaunch;
+import dev.mambaout.runtime.launch.LayerNormLaunch;
+import dev.mambaout.runtime.launch.MeanHwLayerNormLaunch;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Rewrites a forward graph's ops into the steps the GPU runs, decided once: each step names the arena buffers it
+ * reads and writes (so memory is planned over what will actually run, scratch buffers included) and the weights it
+ * needs in the layout its kernel reads. The fusions:
+ * <ul>
+ *   <li>{@code NchwToNhwc -> Conv2d}: the stem's im2col reads the user's NCHW float batch directly;</li>
+ *   <li>{@code Conv2d}: im2col, then one GEMM with the bias epilogue;</li>
+ *   <li>{@code Linear [-> LayerScale] [-> Add]}: one GEMM with the bias epilogue; LayerScale folded into the weight
+ *       and bias at upload; the residual add as C with beta = 1;</li>
+ *   <li>{@code MeanHW -> LayerNorm}: one kernel (the head);</li>
+ *   <li>{@code GatedDwConv}: one kernel; the conv's output never goes to memory.</li>
+ * </ul>
+ * Ops outside these patterns (a lone Add, a MeanHW with another consumer) are refused by name: the forward graphs of
+ * every MambaOut structure are covered, and a refusal is clearer than a slow fallback.
+ */
+final class Lowering {
+
+    /** A value in the activation arena. */
+    record Buffer(int id, String name, DType dtype, Shape shape) {
+        long bytes() { return shape.numel() * dtype.bytes(); }
+    }
+
+    /** A parameter in the weight buffer, in the layout one kernel reads; values come from the source at upload. */
+    record Weight(String key, DType dtype, Shape shape, Function<WeightSource, float[]> values) {
+        long bytes() { return shape.numel() * dtype.bytes(); }
+    }
+
+    /** What a step needs once memory is placed. */
+    interface Binder {
+        dev.mambaout.runtime.Tensor act(Buffer b);
+
+        dev.mambaout.runtime.Tensor weight(Weight w);
+
+        dev.mambaout.runtime.KernelModules modules();
+
+        LtMatmul plan(LtMatmulSpec spec);
+
+        long workspace();
+    }
+
+    /** A step made runnable: kernel launches or library calls with every argument fixed. */
+    interface Exec extends AutoCloseable {
+        void run(Stream s);
+
+        @Override
+        void close();
+    }
+
+    /**
+     * One lowered step.
+     *
+     * @param kernel what runs, as a profiler names it (the extern "C" kernel or the library call)
+     * @param bytes  the fewest bytes the step must move through device memory (each operand read once, each result
+     *               written once), for the profiler's bandwidth column
+     * @param flops  floating-point operations (multiply-add = 2)
+     */
+    record Step(String name, String kernel, List<Buffer> reads, List<Buffer> writes, long bytes, double flops,
+                Function<Binder, Exec> maker) {}
+
+    record Result(List<Step> steps, Map<Integer, Buffer> buffers, List<Weight> weights, List<Buffer> inputs,
+                  List<Buffer> outputs) {}
+
+    private final Graph graph;
+    private final Precision precision;
+    private final DType t;
+    private final Map<Integer, List<Op>> consumers = new HashMap<>();
+    private final Set<Integer> graphOutputs = new HashSet<>();
+    private final Set<Op> done = new HashSet<>();
+    private final Map<Integer, Buffer> buffers = new LinkedHashMap<>();
+    private final Map<String, Weight> weights = new LinkedHashMap<>();
+    private final List<Step> steps = new ArrayList<>();
+    private int scratchIds = -1;
+
+    private Lowering(Graph graph, Precision precision) {
+        this.graph = graph;
+        this.precision = precision;
+        this.t = precision.storage();
+        for (Op op : graph.ops()) for (Tensor in : op.inputs()) consumers.computeIfAbsent(in.id(), k -> new ArrayList<>()).add(op);
+        for (Tensor o : graph.outputs()) graphOutputs.add(o.id());
+    }
+
+    static Result lower(Graph graph, Precision precision) {
+        Lowering l = new Lowering(graph, precision);
+        for (Op op : graph.ops()) if (!l.done.contains(op)) l.lower(op);
+        List<Buffer> inputs = graph.inputs().stream().map(l::buffer).toList();
+        List<Buffer> outputs = graph.outputs().stream().map(l::buffer).toList();
+        return new Result(List.copyOf(l.steps), l.buffers, List.copyOf(l.weights.values()), inputs, outputs);
+    }
+
+    private void lower(Op op) {
+        done.add(op);
+        switch (op) {
+            case NchwToNhwc n -> {
+                Op next = soleConsumer(n.out());
+                if (!(next instanceof Conv2d c) || c.x() != n.out()) {
+                    throw unsupported(op, "an NCHW input must feed exactly one Conv2d (the stem), which reads it directly");
+                }
+                done.add(c);
+                conv(c, n.x(), true);
+            }
+            case Conv2d c -> conv(c, c.x(), false);
+            case Linear l -> linear(l);
+            case LayerNorm n -> layerNorm(n);
+            case GatedDwConv g -> gated(g);
+            case Act a -> act(a);
+            case MeanHW m -> {
+                Op next = soleConsumer(m.out());
+                if (!(next instanceof LayerNorm n) || n.x() != m.out()) {
+                    throw unsupported(op, "MeanHW must feed exactly one LayerNorm (the head), fused with it");
+                }
+                done.add(n);
+                meanLayerNorm(m, n);
+            }
+            default -> throw unsupported(op, "no GPU lowering for " + op.kind() + " outside the fused patterns"
+                    + " (Linear -> [LayerScale] -> Add, MeanHW -> LayerNorm, NchwToNhwc -> Conv2d)");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ patterns
+
+    private void conv(Conv2d c, Tensor x, boolean nchw) {
+        int[] w = c.weight().shape().dims();    // [Co, Ci, k, k]
+        int co = w[0], ci = w[1], k = w[2];
+        Buffer in = buffer(x);
+        Buffer out = buffer(c.out());
+        int[] o = c.out().shape().dims();       // [N, Ho, Wo, Co]
+        int rows = Math.toIntExact((long) o[0] * o[1] * o[2]);
+        int colStride = Im2colKernels.colStride(k, ci);
+        Buffer col = scratch(c.out().name() + ".im2col", t, Shape.of(rows, colStride));
+        String name = c.weight().name();
+        Weight packed = weight(name + ":im2col", t, Shape.of(co, colStride),
+                src -> Im2colKernels.packWeight(src.values(name), co, ci, k));
+        Weight bias = weight(c.bias().name() + ":" + t, t, c.bias().shape(), src -> src.values(c.bias().name()));
+        int stride = c.stride(), pad = c.padding();
+        steps.add(new Step(c.out().name() + " im2col", nchw ? "im2col_nchw" : "im2col_nhwc", List.of(in), List.of(col),
+                in.bytes() + col.bytes(), 0,
+                b -> launch(nchw ? Im2colLaunch.prepareNchw(b.modules(), b.act(col), b.act(in), k, stride, pad)
+                        : Im2colLaunch.prepareNhwc(b.modules(), b.act(col), b.act(in), k, stride, pad))));
+        gemm(c.out().name() + " conv", col, packed, bias, null, out, rows, colStride, co);
+    }
+
+    private void linear(Linear l) {
+        int[] w = l.weight().shape().dims();     // [out, in]
+        int outF = w[0], inF = w[1];
+        Buffer x = buffer(l.x());
+        int rows = Math.toIntExact(l.x().numel() / inF);
+        Tensor result = l.out();
+        String wName = l.weight().name(), bName = l.bias().name();
+        Tensor gamma = null;
+        Op next = soleConsumer(result);
+        if (next instanceof LayerScale ls && ls.x() == result) {
+            done.add(ls);
+            gamma = ls.gamma();
+            result = ls.out();
+            next = soleConsumer(result);
+        }
+        Buffer residual = null;
+        if (next instanceof Add a && (a.a() == result) != (a.b() == result)) {
+            done.add(a);
+            residual = buffer(a.a() == result ? a.b() : a.a());
+            result = a.out();
+        }
+        // Logits (a linear result the caller reads) stay float in every precision.
+        DType outType = residual == null && graphOutputs.contains(result.id()) ? DType.F32 : t;
+        Buffer out = buffer(result, outType);
+        Weight wt, bias;
+        if (gamma == null) {
+            wt = weight(wName + ":" + t, t, l.weight().shape(), src -> src.values(wName));
+            bias = weight(bName + ":" + outType, outType, l.bias().shape(), src -> src.values(bName));
+        } else {
+            // (x W^T + b) * gamma = x (diag(gamma) W)^T + gamma * b
+            String gName = gamma.name();
+            wt = weight(wName + ":" + t + "*" + gName, t, l.weight().shape(), src -> {
+                float[] v = src.values(wName).clone(), g = src.values(gName);
+                for (int r = 0; r < outF; r++) for (int i = 0; i < inF; i++) v[r * inF + i] *= g[r];
+                return v;
+            });
+            bias = weight(bName + ":" + outType + "*" + gName, outType, l.bias().shape(), src -> {
+                float[] v = src.values(bName).clone(), g = src.values(gName);
+                for (int r = 0; r < outF; r++) v[r] *= g[r];
+                return v;
+            });
+        }
+        gemm(result.name() + " linear", x, wt, bias, residual, out, rows, inF, outF);
+    }
+
+    private void gemm(String name, Buffer a, Weight w, Weight bias, Buffer residual, Buffer out, int rows, int in, int outF) {
+        RowMajorGemm shape = RowMajorGemm.linear(rows, in, outF);
+        LtMatmulSpec spec = LtMatmulSpec.of(shape, cuda(a.dtype()), cuda(out.dtype()), precision.compute(), Epilogue.BIAS);
+        List<Buffer> reads = residual == null ? List.of(a) : List.of(a, residual);
+        long bytes = a.bytes() + w.bytes() + bias.bytes() + out.bytes() + (residual == null ? 0 : residual.bytes());
+        float beta = residual == null ? 0f : 1f;
+        steps.add(new Step(name, "cublasLtMatmul " + shape.m() + "x" + shape.n() + "x" + shape.k(), reads, List.of(out),
+                bytes, 2.0 * rows * in * outF, b -> {
+            LtMatmul plan = b.plan(spec);
+            long pa = b.act(a).address(), pw = b.weight(w).address(), pb = b.weight(bias).address();
+            long pc = residual == null ? 0 : b.act(residual).address(), pd = b.act(out).address();
+            long ws = b.workspace();
+            return new Exec() {
+                public void run(Stream s) { plan.run(1f, pa, pw, beta, pc, pd, pb, ws, s.handle()); }
+
+                public void close() { plan.close(); }
+            };
+        }));
+    }
+
+    private void layerNorm(LayerNorm n) {
+        Buffer x = buffer(n.x()), out = buffer(n.out());
+        Weight w = f32(n.weight()), b = f32(n.bias());
+        double eps = n.eps();
+        steps.add(new Step(n.out().name() + " layernorm", "layernorm_forward", List.of(x), List.of(out),
+                x.bytes() + out.bytes() + w.bytes() + b.bytes(), 8.0 * x.shape().numel(),
+                bd -> launch(LayerNormLaunch.prepareForward(bd.modules(), bd.act(out), null, null, bd.act(x),
+                        bd.weight(w), bd.weight(b), eps))));
+    }
+
+    private void meanLayerNorm(MeanHW m, LayerNorm n) {
+        Buffer x = buffer(m.x()), out = buffer(n.out());
+        Weight w = f32(n.weight()), b = f32(n.bias());
+        double eps = n.eps();
+        steps.add(new Step(n.out().name() + " mean+layernorm", "mean_hw_layernorm", List.of(x), List.of(out),
+                x.bytes() + out.bytes(), x.shape().numel() + 8.0 * out.shape().numel(),
+                bd -> launch(MeanHwLayerNormLaunch.prepare(bd.modules(), bd.act(out), bd.act(x), bd.weight(w),
+                        bd.weight(b), eps))));
+    }
+
+    private void gated(GatedDwConv g) {
+        Buffer x = buffer(g.x()), out = buffer(g.out());
+        int[] wd = g.weight().shape().dims();    // [c, 1, k, k]
+        int c = wd[0], k = wd[2];
+        String wName = g.weight().name();
+        // Tap-major [k*k, c]: a warp reading one tap of consecutive channels reads consecutive floats.
+        Weight taps = weight(wName + ":taps", DType.F32, Shape.of(k * k, c), src -> {
+            float[] v = src.values(wName), p = new float[v.length];
+            for (int ch = 0; ch < c; ch++) for (int q = 0; q < k * k; q++) p[q * c + ch] = v[ch * k * k + q];
+            return p;
+        });
+        Weight bias = f32(g.bias());
+        long tokens = out.shape().numel() / out.shape().dims()[out.shape().rank() - 1];
+        var act = g.act();
+        steps.add(new Step(g.out().name() + " gated dwconv", "gated_dwconv_forward", List.of(x), List.of(out),
+                x.bytes() + out.bytes() + taps.bytes(), 2.0 * k * k * c * tokens + 10.0 * out.shape().numel(),
+                b -> launch(GatedDwConvLaunch.prepare(b.modules(), b.act(out), b.act(x), b.weight(taps), b.weight(bias),
+                        c, k, act))));
+    }
+
+    private void act(Act a) {
+        Buffer x = buffer(a.x()), out = buffer(a.out());
+        var fn = a.fn();
+        steps.add(new Step(a.out().name() + " " + fn.name().toLowerCase(java.util.Locale.ROOT), "act_forward",
+                List.of(x), List.of(out), x.bytes() + out.bytes(), 10.0 * x.shape().numel(),
+                b -> launch(ActLaunch.prepare(b.modules(), b.act(out), b.act(x), fn))));
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private static Exec launch(Launch l) {
+        return new Exec() {
+            public void run(Stream s) { l.launch(s); }
+
+            public void close() { l.close(); }
+        };
+    }
+
+    private Op soleConsumer(Tensor x) {
+        List<Op> c = consumers.getOrDefault(x.id(), List.of());
+        return c.size() == 1 && !graphOutputs.contains(x.id()) ? c.get(0) : null;
+    }
+
+    private Buffer buffer(Tensor x) {
+        return buffer(x, x.role() == Tensor.Role.INPUT ? DType.F32 : t);
+    }
+
+    private Buffer buffer(Tensor x, DType dtype) {
+        if (x.role() == Tensor.Role.PARAMETER) throw new IllegalStateException(x + " is a parameter, not an activation");
+        if (!x.dtype().isFloatingPoint()) {
+            throw new UnsupportedOperationException("the GPU executor runs float graphs; " + x + " is " + x.dtype());
+        }
+        Buffer b = buffers.get(x.id());
+        if (b == null) {
+            b = new Buffer(x.id(), x.name(), dtype, x.shape());
+            buffers.put(x.id(), b);
+        } else if (b.dtype() != dtype) {
+            throw new IllegalStateException(x + " is needed both as " + b.dtype() + " and " + dtype);
+        }
+        return b;
+    }
+
+    private Buffer scratch(String name, DType dtype, Shape shape) {
+        Buffer b = new Buffer(scratchIds--, name, dtype, shape);
+        buffers.put(b.id(), b);
+        return b;
+    }
+
+    private Weight f32(Tensor p) {
+        return weight(p.name() + ":F32", DType.F32, p.shape(), src -> src.values(p.name()));
+    }
+
+    private Weight weight(String key, DType dtype, Shape shape, Function<WeightSource, float[]> values) {
+        return weights.computeIfAbsent(key, k -> new Weight(k, dtype, shape, values));
+    }
+
+    private static CudaDataType cuda(DType d) {
+        return switch (d) {
+            case F32 -> CudaDataType.F32;
+            case BF16 -> CudaDataType.BF16;
+            default -> throw new IllegalArgumentException("no GEMM for " + d);
+        };
+    }
+
+    private static UnsupportedOperationException unsupported(Op op, String why) {
+        return new UnsupportedOperationException("cannot lower " + op.kind() + " -> " + op.outputs() + ": " + why);
+    }
+}
