@@ -1,26 +1,36 @@
-// LayerNorm over the channel (last, contiguous) dimension of an NHWC tensor seen as [N tokens, C] f32.
-// Forward and backward side by side, each choosing a path by C (kernels/lab/NOTES.md has the measurements):
-//   - register groups (forward C <= 768, backward C <= 384; odd C <= 96): a token is held in registers by a group of G = 4..32
-//     lanes, several tokens per warp when C is small, so x (and dout) are read from DRAM once;
+// LayerNorm over the channel (last, contiguous) dimension of an NHWC tensor seen as [N tokens, C].
+// The forward stores f32 (layernorm_forward) or bf16 (layernorm_forward_bf16, the inference activations) from one
+// template on the storage type T: statistics and math are f32 either way, and bf16 is rounded once, at the store.
+// The backward is f32 (training). Each kernel chooses a path by C (kernels/lab/NOTES.md has the measurements):
+//   - register groups (forward C <= 768, backward C <= 384; scalar path C <= 96): a token is held in registers by a
+//     group of G = 4..32 lanes, several tokens per warp when C is small, so x (and dout) are read from DRAM once;
 //   - backward 384 < C <= 768: a warp per token, dweight/dbias partials in shared memory;
 //   - longer rows: a warp per token (the backward then re-reads x and dout in a column pass).
-// float4 loads when C % 4 == 0 and the pointers allow it, scalar loads otherwise (odd C).
+// 16-byte loads (a float4, or 8 bf16) when C is a multiple of that unit and the pointers allow it, scalar loads
+// otherwise (odd C, views at odd offsets).
 //
 // Launch geometry (the Java catalog computes it; see LayerNormKernels):
-//   layernorm_forward          block 256 (8 warps), grid ceil(N / (8 * ln_tokens_per_warp(C))); any grid is correct
-//                              (grid-stride), a larger one only leaves blocks without work
+//   layernorm_forward(_bf16)   block 256 (8 warps), grid ceil(N / (8 * ln_tokens_per_warp(C, V))), V = values per
+//                              16-byte unit (4 f32, 8 bf16); any grid is correct (grid-stride), a larger one only
+//                              leaves blocks without work
 //   layernorm_backward         block 256, grid ceil(N / rows_per_block); writes one partial row per block;
 //                              rows_per_block = ceil(N / (3 * SMs)): one wave of 3 blocks per SM
 //   layernorm_backward_reduce  block 256, grid ceil(C / 32)
 #include "common.cuh"
 
+#include <cuda_bf16.h>
+#include <type_traits>
+
 // ------------------------------------------------------------------------------------------ path choice
-// A "unit" is what one load moves: a float4 on the vector path, a float on the scalar one. Register groups hold at
-// most 3 units per lane (96 per token); the forward's full warp may hold 6 float4 (C <= 768). The backward keeps
-// three arrays per unit live (x, dout, weight, then xhat and dout * w) plus two accumulators, so it stops at 3 units:
-// 6 would need ~128 registers, 2 blocks per SM (ptxas -v; see the lab notes).
+// A "unit" is what one load moves: 16 bytes on the vector path (a float4, or 8 bf16 in the forward), one element on
+// the scalar one. Register groups hold at most 3 units per lane (96 per token); the forward's full warp may hold 24
+// values per lane (C <= 768: 6 float4, or 3 units of 8 bf16). The backward keeps three arrays per unit live (x,
+// dout, weight, then xhat and dout * w) plus two accumulators, so it stops at 3 units: 6 would need ~128 registers,
+// 2 blocks per SM (ptxas -v; see the lab notes).
 constexpr int LN_GROUP_MAX_UNITS = 96;
-constexpr int LN_FORWARD_WIDE_MAX_UNITS = 192;
+constexpr int LN_FORWARD_WIDE_MAX_C = 768;
+constexpr int LN_F32_UNIT = 4;
+constexpr int LN_BF16_UNIT = 8;
 constexpr int LN_BACKWARD_MAX_GROUP_C = 4 * LN_GROUP_MAX_UNITS;
 // Rows up to this long keep the backward's dweight/dbias partials in shared memory: 8 warps x 2 x 768 floats = 48 KB,
 // the most a kernel may declare statically; the register-group path uses the first 2 x 384 of it.
@@ -33,17 +43,18 @@ __host__ __device__ constexpr int ln_group_lanes(int units, int max_units) {
     return units > max_units ? 0 : units <= 12 ? 4 : units <= 24 ? 8 : units <= 48 ? 16 : 32;
 }
 
-__host__ __device__ constexpr int ln_forward_max_units(bool vec) {
-    return vec ? LN_FORWARD_WIDE_MAX_UNITS : LN_GROUP_MAX_UNITS;
+// The forward's register-group limit in units of V values (V = 1: the scalar path).
+__host__ __device__ constexpr int ln_forward_max_units(bool vec, int V) {
+    return vec ? LN_FORWARD_WIDE_MAX_C / V : LN_GROUP_MAX_UNITS;
 }
 
 __host__ __device__ constexpr bool ln_vector_shape(int C) { return C % 4 == 0; }
 
-// Tokens one warp handles at once for a C whose pointers are 16-byte aligned (how the arena hands them out); the
-// host sizes the forward grid with it.
-__host__ __device__ constexpr int ln_tokens_per_warp(int C) {
-    const bool vec = ln_vector_shape(C);
-    const int g = ln_group_lanes(vec ? C / 4 : C, ln_forward_max_units(vec));
+// Tokens one forward warp handles at once, V values per vector unit (LN_F32_UNIT, LN_BF16_UNIT), for pointers
+// aligned to the unit (how the arena hands them out); the host sizes the forward grid with it.
+__host__ __device__ constexpr int ln_tokens_per_warp(int C, int V = LN_F32_UNIT) {
+    const bool vec = C % V == 0;
+    const int g = ln_group_lanes(vec ? C / V : C, ln_forward_max_units(vec, V));
     return g == 0 ? 1 : WARP_SIZE / g;
 }
 
@@ -56,13 +67,38 @@ __device__ __forceinline__ float group_sum(float v) {
     return v;
 }
 
+template <int BYTES>
+__device__ __forceinline__ bool ln_aligned(const void* p) { return (reinterpret_cast<size_t>(p) & (BYTES - 1)) == 0; }
+
+// V bf16 moved by one load: 8 or 16 bytes.
 template <int V>
-__device__ __forceinline__ void load_unit(float (&d)[V], const float* __restrict__ p, int unit) {
-    if constexpr (V == 4) {
-        const float4 t = reinterpret_cast<const float4*>(p)[unit];
-        d[0] = t.x; d[1] = t.y; d[2] = t.z; d[3] = t.w;
+using bf16_unit_raw = std::conditional_t<V == 8, uint4, uint2>;
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+// Unit `unit` (values unit * V ..) of p into f32 registers: float4 loads for f32 (V a multiple of 4: bf16 rows read
+// their f32 weight 8 at a time), one 8- or 16-byte load of bf16 pairs.
+template <int V, typename T>
+__device__ __forceinline__ void load_unit(float (&d)[V], const T* __restrict__ p, int unit) {
+    if constexpr (V == 1) {
+        d[0] = to_float(p[unit]);
+    } else if constexpr (std::is_same_v<T, float>) {
+        static_assert(V % 4 == 0, "f32 units are whole float4s");
+#pragma unroll
+        for (int i = 0; i < V / 4; i++) {
+            const float4 t = reinterpret_cast<const float4*>(p)[unit * (V / 4) + i];
+            d[4 * i] = t.x; d[4 * i + 1] = t.y; d[4 * i + 2] = t.z; d[4 * i + 3] = t.w;
+        }
     } else {
-        d[0] = p[unit];
+        static_assert(std::is_same_v<T, __nv_bfloat16> && (V == 4 || V == 8), "bf16 units are 8 or 16 bytes");
+        const bf16_unit_raw<V> raw = reinterpret_cast<const bf16_unit_raw<V>*>(p)[unit];
+        const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+        for (int i = 0; i < V / 2; i++) {
+            const float2 f = __bfloat1622float2(h[i]);
+            d[2 * i] = f.x; d[2 * i + 1] = f.y;
+        }
     }
 }
 
@@ -72,40 +108,33 @@ __device__ __forceinline__ void zero_unit(float (&d)[V]) {
     for (int j = 0; j < V; j++) d[j] = 0.0f;
 }
 
-// Streaming store: neither kernel re-reads what it writes, so it need not displace inputs from L2.
-template <int V>
-__device__ __forceinline__ void store_unit(float* __restrict__ p, int unit, const float (&d)[V]) {
-    if constexpr (V == 4) {
-        __stcs(reinterpret_cast<float4*>(p) + unit, make_float4(d[0], d[1], d[2], d[3]));
+// Streaming store: neither kernel re-reads what it writes, so it need not displace inputs from L2. bf16 is rounded
+// to nearest even here, the one rounding of the forward.
+template <int V, typename T>
+__device__ __forceinline__ void store_unit(T* __restrict__ p, int unit, const float (&d)[V]) {
+    if constexpr (std::is_same_v<T, float>) {
+        static_assert(V == 1 || V == 4, "f32 stores are a float or a float4");
+        if constexpr (V == 4) __stcs(reinterpret_cast<float4*>(p) + unit, make_float4(d[0], d[1], d[2], d[3]));
+        else __stcs(p + unit, d[0]);
+    } else if constexpr (V == 1) {
+        __stcs(p + unit, __float2bfloat16_rn(d[0]));
     } else {
-        __stcs(p + unit, d[0]);
+        bf16_unit_raw<V> raw;
+        __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&raw);
+#pragma unroll
+        for (int i = 0; i < V / 2; i++) h[i] = __floats2bfloat162_rn(d[2 * i], d[2 * i + 1]);
+        __stcs(reinterpret_cast<bf16_unit_raw<V>*>(p) + unit, raw);
     }
-}
-
-// Sum over the row of f(x[i]) with the warp's 32 lanes striding the row; vectorised when `vec`.
-template <typename F>
-__device__ __forceinline__ float row_reduce(const float* __restrict__ x, int C, bool vec, int lane, F f) {
-    float acc = 0.0f;
-    if (vec) {
-        const float4* x4 = reinterpret_cast<const float4*>(x);
-        for (int i = lane; i < C / 4; i += WARP_SIZE) {
-            float4 v = x4[i];
-            acc += f(v.x) + f(v.y) + f(v.z) + f(v.w);
-        }
-    } else {
-        for (int i = lane; i < C; i += WARP_SIZE) acc += f(x[i]);
-    }
-    return warp_sum(acc);
 }
 
 // ------------------------------------------------------------------------------------------ forward
-// Register groups: G lanes per token, K units of V floats per lane, 32 / G tokens per warp. The row is read once into
+// Register groups: G lanes per token, K units of V values per lane, 32 / G tokens per warp. The row is read once into
 // registers; mean, then the centred variance (not E[x^2] - E[x]^2, which loses digits when |mean| >> std) come from
 // those registers. The loop bound is uniform per warp so every shuffle sees all 32 lanes; a group past the end of
 // the tensor computes on zeros and stores nothing.
-template <int G, int K, int V>
-__device__ __forceinline__ void ln_forward_groups(float* __restrict__ out, float* __restrict__ mean,
-                                                  float* __restrict__ rstd, const float* __restrict__ inp,
+template <typename T, int G, int K, int V>
+__device__ __forceinline__ void ln_forward_groups(T* __restrict__ out, float* __restrict__ mean,
+                                                  float* __restrict__ rstd, const T* __restrict__ inp,
                                                   const float* __restrict__ weight, const float* __restrict__ bias,
                                                   int N, int C, float eps) {
     constexpr int GPW = WARP_SIZE / G;
@@ -116,7 +145,7 @@ __device__ __forceinline__ void ln_forward_groups(float* __restrict__ out, float
     for (int base = (blockIdx.x * warps + threadIdx.x / WARP_SIZE) * GPW; base < N; base += stride) {
         const int row = base + grp;
         const bool live = row < N;
-        const float* x = inp + (size_t)row * C;
+        const T* x = inp + (size_t)row * C;
         float v[K][V];
 #pragma unroll
         for (int k = 0; k < K; k++) {
@@ -138,7 +167,7 @@ __device__ __forceinline__ void ln_forward_groups(float* __restrict__ out, float
         }
         const float s = rsqrtf(group_sum<G>(acc) / C + eps);
         if (!live) continue;
-        float* o = out + (size_t)row * C;
+        T* o = out + (size_t)row * C;
 #pragma unroll
         for (int k = 0; k < K; k++) {
             const int u = sub + G * k;
@@ -159,33 +188,45 @@ __device__ __forceinline__ void ln_forward_groups(float* __restrict__ out, float
 }
 
 // One warp per token, for rows too long for registers: two reductions over the row (re-read from L1), then the write.
-__device__ __forceinline__ void ln_forward_warp_rows(float* __restrict__ out, float* __restrict__ mean,
-                                                     float* __restrict__ rstd, const float* __restrict__ inp,
+template <typename T, int V>
+__device__ __forceinline__ void ln_forward_warp_rows(T* __restrict__ out, float* __restrict__ mean,
+                                                     float* __restrict__ rstd, const T* __restrict__ inp,
                                                      const float* __restrict__ weight, const float* __restrict__ bias,
-                                                     int N, int C, float eps, bool vec) {
+                                                     int N, int C, float eps) {
     const int lane = threadIdx.x % WARP_SIZE;
     const int warps = blockDim.x / WARP_SIZE;
+    const int units = C / V;
     for (int row = blockIdx.x * warps + threadIdx.x / WARP_SIZE; row < N; row += gridDim.x * warps) {
-        const float* x = inp + (size_t)row * C;
-        float* o = out + (size_t)row * C;
-        const float m = row_reduce(x, C, vec, lane, [](float v) { return v; }) / C;
-        const float var = row_reduce(x, C, vec, lane, [m](float v) { float d = v - m; return d * d; }) / C;
-        const float s = rsqrtf(var + eps);
-        if (vec) {
-            const float4* x4 = reinterpret_cast<const float4*>(x);
-            const float4* w4 = reinterpret_cast<const float4*>(weight);
-            const float4* b4 = reinterpret_cast<const float4*>(bias);
-            float4* o4 = reinterpret_cast<float4*>(o);
-            for (int i = lane; i < C / 4; i += WARP_SIZE) {
-                float4 v = x4[i], w = w4[i], b = b4[i], r;
-                r.x = (v.x - m) * s * w.x + b.x;
-                r.y = (v.y - m) * s * w.y + b.y;
-                r.z = (v.z - m) * s * w.z + b.z;
-                r.w = (v.w - m) * s * w.w + b.w;
-                __stcs(o4 + i, r);
-            }
-        } else {
-            for (int i = lane; i < C; i += WARP_SIZE) o[i] = (x[i] - m) * s * weight[i] + bias[i];
+        const T* x = inp + (size_t)row * C;
+        T* o = out + (size_t)row * C;
+        float acc = 0.0f;
+        for (int u = lane; u < units; u += WARP_SIZE) {
+            float v[V];
+            load_unit<V>(v, x, u);
+            float t = v[0];
+#pragma unroll
+            for (int j = 1; j < V; j++) t += v[j];
+            acc += t;
+        }
+        const float m = warp_sum(acc) / C;
+        acc = 0.0f;
+        for (int u = lane; u < units; u += WARP_SIZE) {
+            float v[V];
+            load_unit<V>(v, x, u);
+            float t = (v[0] - m) * (v[0] - m);
+#pragma unroll
+            for (int j = 1; j < V; j++) t += (v[j] - m) * (v[j] - m);
+            acc += t;
+        }
+        const float s = rsqrtf(warp_sum(acc) / C + eps);
+        for (int u = lane; u < units; u += WARP_SIZE) {
+            float v[V], w[V], b[V], r[V];
+            load_unit<V>(v, x, u);
+            load_unit<V>(w, weight, u);
+            load_unit<V>(b, bias, u);
+#pragma unroll
+            for (int j = 0; j < V; j++) r[j] = (v[j] - m) * s * w[j] + b[j];
+            store_unit<V>(o, u, r);
         }
         if (lane == 0) {
             if (mean != nullptr) mean[row] = m;
@@ -194,34 +235,58 @@ __device__ __forceinline__ void ln_forward_warp_rows(float* __restrict__ out, fl
     }
 }
 
-// out = (x - mean) * rstd * weight + bias, per token. mean and rstd (length N) are written for the backward; either
-// may be null (inference).
+// out = (x - mean) * rstd * weight + bias per token, T = float or __nv_bfloat16, V values per vector unit. The vector
+// path needs x and out aligned to the unit and weight/bias to 16 bytes (read as float4).
+template <typename T, int V>
+__device__ __forceinline__ void ln_forward(T* __restrict__ out, float* __restrict__ mean, float* __restrict__ rstd,
+                                           const T* __restrict__ inp, const float* __restrict__ weight,
+                                           const float* __restrict__ bias, int N, int C, float eps) {
+    constexpr int WIDE_K = LN_FORWARD_WIDE_MAX_C / V / WARP_SIZE;  // a full warp's units per lane: 6 float4, 3 x 8 bf16
+    const bool vec = C % V == 0 && ln_aligned<V * sizeof(T)>(inp) && ln_aligned<V * sizeof(T)>(out)
+                     && aligned16(weight) && aligned16(bias);
+    const int units = vec ? C / V : C;
+    const int g = ln_group_lanes(units, ln_forward_max_units(vec, V));
+    if (vec) {
+        switch (g) {
+            case 4: ln_forward_groups<T, 4, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<T, 8, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<T, 16, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 32:
+                if constexpr (WIDE_K > 3) {
+                    if (units > 3 * WARP_SIZE) {
+                        ln_forward_groups<T, 32, WIDE_K, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                        return;
+                    }
+                }
+                ln_forward_groups<T, 32, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                return;
+        }
+        ln_forward_warp_rows<T, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+    } else {
+        switch (g) {
+            case 4: ln_forward_groups<T, 4, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<T, 8, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<T, 16, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 32: ln_forward_groups<T, 32, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+        }
+        ln_forward_warp_rows<T, 1>(out, mean, rstd, inp, weight, bias, N, C, eps);
+    }
+}
+
+// mean and rstd (length N) are written for the backward; either may be null (inference).
 extern "C" __global__ void __launch_bounds__(256) layernorm_forward(float* __restrict__ out, float* __restrict__ mean,
                                              float* __restrict__ rstd, const float* __restrict__ inp,
                                              const float* __restrict__ weight, const float* __restrict__ bias,
                                              int N, int C, float eps) {
-    const bool vec = ln_vector_shape(C) && aligned16(inp) && aligned16(out) && aligned16(weight) && aligned16(bias);
-    const int units = vec ? C / 4 : C;
-    const int g = ln_group_lanes(units, ln_forward_max_units(vec));
-    if (vec) {
-        switch (g) {
-            case 4: ln_forward_groups<4, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 8: ln_forward_groups<8, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 16: ln_forward_groups<16, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 32:
-                if (units <= 96) ln_forward_groups<32, 3, 4>(out, mean, rstd, inp, weight, bias, N, C, eps);
-                else ln_forward_groups<32, 6, 4>(out, mean, rstd, inp, weight, bias, N, C, eps);
-                return;
-        }
-    } else {
-        switch (g) {
-            case 4: ln_forward_groups<4, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 8: ln_forward_groups<8, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 16: ln_forward_groups<16, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 32: ln_forward_groups<32, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-        }
-    }
-    ln_forward_warp_rows(out, mean, rstd, inp, weight, bias, N, C, eps, vec);
+    ln_forward<float, LN_F32_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+
+// bf16 activations in and out; weight, bias, mean and rstd stay f32 (C and N values: noise next to the rows).
+extern "C" __global__ void __launch_bounds__(256) layernorm_forward_bf16(__nv_bfloat16* __restrict__ out,
+                                             float* __restrict__ mean, float* __restrict__ rstd,
+                                             const __nv_bfloat16* __restrict__ inp, const float* __restrict__ weight,
+                                             const float* __restrict__ bias, int N, int C, float eps) {
+    ln_forward<__nv_bfloat16, LN_BF16_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 // ------------------------------------------------------------------------------------------ backward

@@ -15,29 +15,52 @@ public final class LayerNormKernels {
     /** Backward blocks resident per SM: the kernel is compiled with __launch_bounds__(256, 3). */
     public static final int BACKWARD_BLOCKS_PER_SM = 3;
 
+    /** Bytes one vector load of the forward moves: a float4, or 8 bf16. */
+    public static final int FORWARD_UNIT_BYTES = 16;
+
     private static final int GROUP_MAX_UNITS = 96;
-    private static final int FORWARD_WIDE_MAX_UNITS = 192;
+    private static final int FORWARD_WIDE_MAX_CHANNELS = 768;
 
     private LayerNormKernels() {}
 
-    /** The forward grid for this C: blocks of 8 warps, {@link #forwardTokensPerWarp} tokens per warp. */
-    public static int forwardGrid(int tokens, int channels) {
-        checkTokens(tokens);
-        return ceilDiv(tokens, TOKENS_PER_BLOCK * forwardTokensPerWarp(channels));
-    }
+    /** The f32 forward grid: {@link #forwardGrid(int, int, int)} with 4-byte elements. */
+    public static int forwardGrid(int tokens, int channels) { return forwardGrid(tokens, channels, Float.BYTES); }
 
     /**
-     * Tokens one warp of layernorm_forward handles at once, mirroring ln_tokens_per_warp in layernorm.cu: a token is
-     * held in registers by the smallest group of 4, 8, 16 or 32 lanes that holds it in 3 "units" per lane (a unit is a
-     * float4 when C % 4 == 0, else a float); a full warp also takes up to 6 float4 (C <= 768); longer rows take a
-     * warp each. Assumes 16-byte aligned tensors (what the arena gives); a misaligned view makes the kernel use fewer
-     * tokens per warp, still correct because the kernel is grid-stride.
+     * The grid of layernorm_forward (elementBytes 4) or layernorm_forward_bf16 (2): blocks of 8 warps,
+     * {@link #forwardTokensPerWarp(int, int)} tokens per warp.
      */
-    public static int forwardTokensPerWarp(int channels) {
+    public static int forwardGrid(int tokens, int channels, int elementBytes) {
+        checkTokens(tokens);
+        return ceilDiv(tokens, TOKENS_PER_BLOCK * forwardTokensPerWarp(channels, elementBytes));
+    }
+
+    /** Grid and block of the forward for f32 (elementBytes 4) or bf16 (2) storage; no dynamic shared memory. */
+    public static LaunchGeometry forward(int tokens, int channels, int elementBytes) {
+        return LaunchGeometry.linear(forwardGrid(tokens, channels, elementBytes), BLOCK);
+    }
+
+    /** Tokens per warp of the f32 forward: {@link #forwardTokensPerWarp(int, int)} with 4-byte elements. */
+    public static int forwardTokensPerWarp(int channels) { return forwardTokensPerWarp(channels, Float.BYTES); }
+
+    /**
+     * Tokens one warp of the forward handles at once, mirroring ln_tokens_per_warp in layernorm.cu: a token is held in
+     * registers by the smallest group of 4, 8, 16 or 32 lanes that holds it in 3 "units" per lane (a unit is 16 bytes,
+     * a float4 or 8 bf16, when C is a multiple of it, else one element); a full warp also takes up to 24 values per
+     * lane on the vector path (C <= 768); longer rows take a warp each. Assumes 16-byte aligned tensors (what the arena
+     * gives); a misaligned view makes the kernel use fewer tokens per warp, still correct because the kernel is
+     * grid-stride.
+     */
+    public static int forwardTokensPerWarp(int channels, int elementBytes) {
         checkChannels(channels);
-        boolean vec = channels % 4 == 0;
-        int units = vec ? channels / 4 : channels;
-        if (units > (vec ? FORWARD_WIDE_MAX_UNITS : GROUP_MAX_UNITS)) return 1;
+        if (elementBytes != Float.BYTES && elementBytes != 2) {
+            throw new IllegalArgumentException("the layernorm forward stores f32 (4-byte) or bf16 (2-byte) elements, not "
+                    + elementBytes + "-byte ones");
+        }
+        int unit = FORWARD_UNIT_BYTES / elementBytes;
+        boolean vec = channels % unit == 0;
+        int units = vec ? channels / unit : channels;
+        if (units > (vec ? FORWARD_WIDE_MAX_CHANNELS / unit : GROUP_MAX_UNITS)) return 1;
         int lanes = units <= 12 ? 4 : units <= 24 ? 8 : units <= 48 ? 16 : 32;
         return 32 / lanes;
     }

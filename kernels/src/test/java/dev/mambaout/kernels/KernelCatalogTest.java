@@ -88,9 +88,14 @@ class KernelCatalogTest {
     void layerNormGeometryCoversEveryToken() {
         for (int n : new int[] {1, 7, 8, 9, 4097, 50_176}) {
             for (int c : new int[] {1, 48, 85, 288, 772}) {
-                int perBlock = LayerNormKernels.TOKENS_PER_BLOCK * LayerNormKernels.forwardTokensPerWarp(c);
-                int grid = LayerNormKernels.forwardGrid(n, c);
-                assertTrue(grid * perBlock >= n && (grid - 1) * perBlock < n, "n=" + n + " C=" + c + " grid=" + grid);
+                for (int bytes : new int[] {4, 2}) {
+                    int perBlock = LayerNormKernels.TOKENS_PER_BLOCK * LayerNormKernels.forwardTokensPerWarp(c, bytes);
+                    int grid = LayerNormKernels.forwardGrid(n, c, bytes);
+                    assertTrue(grid * perBlock >= n && (grid - 1) * perBlock < n,
+                            "n=" + n + " C=" + c + " bytes=" + bytes + " grid=" + grid);
+                    assertEquals(LaunchGeometry.linear(grid, LayerNormKernels.BLOCK), LayerNormKernels.forward(n, c, bytes));
+                }
+                assertEquals(LayerNormKernels.forwardGrid(n, c, 4), LayerNormKernels.forwardGrid(n, c));
             }
             int r = LayerNormKernels.backwardRowsPerBlock(n, 132);
             int g = LayerNormKernels.backwardGrid(n, r);
@@ -120,6 +125,36 @@ class KernelCatalogTest {
         assertEquals(ceil(802_816, 3 * 132), LayerNormKernels.backwardRowsPerBlock(802_816, 132));
         assertEquals(LayerNormKernels.TOKENS_PER_BLOCK, LayerNormKernels.backwardRowsPerBlock(100, 132));
         assertThrows(IllegalArgumentException.class, () -> LayerNormKernels.forwardTokensPerWarp(0));
+    }
+
+    /** The bf16 forward's rule worked out by hand: units of 8 bf16 when C % 8 == 0, else single elements. */
+    @Test
+    void bf16ForwardGroupsFollowTheKernelsRule() {
+        int[][] cases = {
+                {48, 8},    // 6 units: 4 lanes x 2
+                {96, 8},    // 12 units: 4 lanes x 3
+                {192, 4},   // 24 units: 8 lanes x 3
+                {288, 2},   // 36 units: 16 lanes x 3 (last unit on 4 of them)
+                {384, 2},   // 48 units: 16 lanes x 3
+                {576, 1},   // 72 units: 32 lanes x 3
+                {768, 1},   // 96 units: 32 lanes x 3
+                {776, 1},   // 97 units: warp per token
+                {52, 1},    // not a multiple of 8: 52 scalars, 32 lanes
+                {44, 2}, {12, 8}, {3, 8}, {1, 8}, {8, 8}, {85, 1}, {97, 1}};
+        for (int[] c : cases) {
+            assertEquals(c[1], LayerNormKernels.forwardTokensPerWarp(c[0], 2), "C=" + c[0]);
+        }
+        // the femto / tiny batch-256 stages
+        assertEquals(802_816 / 64, LayerNormKernels.forwardGrid(802_816, 48, 2));
+        assertEquals(802_816 / 64, LayerNormKernels.forwardGrid(802_816, 96, 2));
+        assertEquals(200_704 / 32, LayerNormKernels.forwardGrid(200_704, 192, 2));
+        assertEquals(50_176 / 16, LayerNormKernels.forwardGrid(50_176, 288, 2));
+        assertEquals(50_176 / 16, LayerNormKernels.forwardGrid(50_176, 384, 2));
+        assertEquals(12_544 / 8, LayerNormKernels.forwardGrid(12_544, 576, 2));
+        assertEquals(ceil(13, 64), LayerNormKernels.forwardGrid(13, 48, 2));
+        var bad = assertThrows(IllegalArgumentException.class, () -> LayerNormKernels.forwardTokensPerWarp(48, 8));
+        assertTrue(bad.getMessage().contains("8-byte"), bad.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LayerNormKernels.forwardGrid(0, 48, 2));
     }
 
     private static int ceil(int a, int b) { return (a + b - 1) / b; }

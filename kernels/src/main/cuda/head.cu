@@ -1,0 +1,87 @@
+// The classifier head's pooling and norm, fused: m[n, c] = mean over HW of x[n, hw, c] (NHWC, f32 sums), then
+// out[n, :] = LayerNorm over C of m[n, :] (biased variance, two passes over m for accuracy; f32 affine weight/bias).
+// N is the batch (small), so one block per image: its threads own channels c = tid, tid + blockDim, ...; each reads
+// its channel down the HW rows, so a warp reads 32 consecutive channels of one row (coalesced).
+//
+// The pooled row is kept in dynamic shared memory (C floats) up to HEAD_MAX_CACHED_C; longer rows recompute it from x
+// in each of the three passes rather than needing an opt-in shared size (any C stays correct).
+//
+// Launch (HeadKernels): grid N, block = C rounded up to a warp, at most 1024, shared C * 4 bytes when
+// C <= HEAD_MAX_CACHED_C, else 0. Any multiple of 32 threads is correct.
+#include "common.cuh"
+#include "storage.cuh"
+
+// 47 KB of floats: with the static reduction scratch, under the 48 KB a launch gets without opting in.
+constexpr int HEAD_MAX_CACHED_C = 12032;
+constexpr int HEAD_MAX_WARPS = 32;
+
+// Sum over the block; every thread gets the total. scratch: HEAD_MAX_WARPS floats, reused by consecutive calls.
+__device__ __forceinline__ float head_block_sum(float v, float* scratch) {
+    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    v = warp_sum(v);
+    __syncthreads();  // the previous call's readers are done with scratch
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float t = lane < warps ? scratch[lane] : 0.0f;
+    return warp_sum(t);
+}
+
+template <typename T>
+__device__ __forceinline__ float head_channel_mean(const T* __restrict__ xn, int HW, int C, int c, float inv_hw) {
+    float s = 0.0f;
+#pragma unroll 7
+    for (int i = 0; i < HW; i++) s += to_f32(xn[(long long)i * C + c]);
+    return s * inv_hw;
+}
+
+template <typename T, bool CACHED>
+__device__ __forceinline__ float head_pooled(const T* xn, const float* m, int HW, int C, int c, float inv_hw) {
+    return CACHED ? m[c] : head_channel_mean(xn, HW, C, c, inv_hw);
+}
+
+template <typename T, bool CACHED>
+__device__ void mean_hw_layernorm(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                                  const float* __restrict__ bias, int HW, int C, float eps) {
+    extern __shared__ float pooled[];
+    __shared__ float scratch[HEAD_MAX_WARPS];
+    const int n = blockIdx.x;
+    const T* xn = x + (long long)n * HW * C;
+    const float inv_hw = 1.0f / HW;
+
+    float s = 0.0f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        const float m = head_channel_mean(xn, HW, C, c, inv_hw);
+        if (CACHED) pooled[c] = m;
+        s += m;
+    }
+    const float mean = head_block_sum(s, scratch) / C;
+
+    float v = 0.0f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        const float d = head_pooled<T, CACHED>(xn, pooled, HW, C, c, inv_hw) - mean;
+        v += d * d;
+    }
+    const float rstd = rsqrtf(head_block_sum(v, scratch) / C + eps);
+
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        const float xh = (head_pooled<T, CACHED>(xn, pooled, HW, C, c, inv_hw) - mean) * rstd;
+        out[(long long)n * C + c] = from_f32<T>(xh * weight[c] + bias[c]);
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ void mean_hw_layernorm_dispatch(T* out, const T* x, const float* weight, const float* bias,
+                                                           int HW, int C, float eps) {
+    if (C <= HEAD_MAX_CACHED_C) mean_hw_layernorm<T, true>(out, x, weight, bias, HW, C, eps);
+    else mean_hw_layernorm<T, false>(out, x, weight, bias, HW, C, eps);
+}
+
+extern "C" __global__ void mean_hw_layernorm_f32(float* out, const float* x, const float* weight, const float* bias,
+                                                 int N, int HW, int C, float eps) {
+    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
+}
+
+extern "C" __global__ void mean_hw_layernorm_bf16(__nv_bfloat16* out, const __nv_bfloat16* x, const float* weight,
+                                                  const float* bias, int N, int HW, int C, float eps) {
+    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
+}

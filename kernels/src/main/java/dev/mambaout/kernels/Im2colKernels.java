@@ -1,0 +1,84 @@
+package dev.mambaout.kernels;
+
+/**
+ * Geometry of the im2col family and the column layout it shares with the weight the GEMM multiplies it by: row
+ * {@code (n*Ho + oy)*Wo + ox}, column {@code (ky*k + kx)*C + c}, rows {@link #colStride} long (zeros past k*k*C).
+ */
+public final class Im2colKernels {
+
+    public static final int BLOCK = 256;
+    /** Column strides are multiples of this: 16-byte rows for bf16 GEMM operands (and f32). */
+    public static final int COL_ALIGN = 8;
+    /** Grid cap: the kernels are grid-stride, and stride + index must stay below 2^32 (32-bit unsigned indices). */
+    public static final int MAX_GRID = 1 << 20;
+
+    private Im2colKernels() {}
+
+    /** k*k*C rounded up to a multiple of {@link #COL_ALIGN}. */
+    public static int colStride(int kernelSize, int channels) {
+        positive(kernelSize, "kernelSize");
+        positive(channels, "channels");
+        long kkc = (long) kernelSize * kernelSize * channels;
+        long stride = (kkc + COL_ALIGN - 1) / COL_ALIGN * COL_ALIGN;
+        return Math.toIntExact(stride);
+    }
+
+    /** Output size of one spatial dimension: floor((in + 2p - k) / s) + 1; throws when the padded input is too small. */
+    public static int outSize(int in, int kernelSize, int stride, int padding) {
+        positive(in, "input size");
+        positive(kernelSize, "kernelSize");
+        positive(stride, "stride");
+        if (padding < 0) throw new IllegalArgumentException("padding must be >= 0, was " + padding);
+        int span = in + 2 * padding - kernelSize;
+        if (span < 0) {
+            throw new IllegalArgumentException("padded input " + (in + 2 * padding) + " is smaller than the kernel "
+                    + kernelSize);
+        }
+        return span / stride + 1;
+    }
+
+    /**
+     * A PyTorch conv weight [Cout, Cin, k, k] in the column order: packed[co * colStride + (ky*k + kx)*Cin + ci],
+     * zeros in each row's padding, so col x packed^T is the convolution.
+     */
+    public static float[] packWeight(float[] torchWeight, int cout, int cin, int k) {
+        positive(cout, "cout");
+        int stride = colStride(k, cin);
+        if (torchWeight.length != (long) cout * cin * k * k) {
+            throw new IllegalArgumentException("weight has " + torchWeight.length + " values, [" + cout + "," + cin
+                    + "," + k + "," + k + "] needs " + (long) cout * cin * k * k);
+        }
+        float[] packed = new float[Math.multiplyExact(cout, stride)];
+        for (int co = 0; co < cout; co++) {
+            for (int ci = 0; ci < cin; ci++) {
+                for (int ky = 0; ky < k; ky++) {
+                    for (int kx = 0; kx < k; kx++) {
+                        packed[co * stride + (ky * k + kx) * cin + ci] = torchWeight[((co * cin + ci) * k + ky) * k + kx];
+                    }
+                }
+            }
+        }
+        return packed;
+    }
+
+    /**
+     * Threads of one launch: a thread writes 16 bytes of a row when the stride allows it (vector stores), else one
+     * element; the kernel re-checks the alignment, and being grid-stride it is correct with any grid.
+     */
+    public static LaunchGeometry geometry(int rows, int colStride, int elementBytes) {
+        positive(rows, "rows");
+        positive(colStride, "colStride");
+        long elements = (long) rows * colStride;
+        if (elements > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("im2col of " + rows + " rows x " + colStride + " columns has " + elements
+                    + " elements; the kernels index at most 2^31 - 1 (split the batch)");
+        }
+        int v = 16 / elementBytes;
+        long units = colStride % v == 0 ? elements / v : elements;
+        return LaunchGeometry.linear((int) Math.min(MAX_GRID, (units + BLOCK - 1) / BLOCK), BLOCK);
+    }
+
+    private static void positive(int v, String what) {
+        if (v <= 0) throw new IllegalArgumentException(what + " must be positive, was " + v);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.mambaout.runtime;
+
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Graph;
+import dev.mambaout.graph.GraphBuilder;
+import dev.mambaout.graph.Tensor;
+import dev.mambaout.graph.cpu.Bindings;
+import dev.mambaout.graph.cpu.CpuExecutor;
+import dev.mambaout.graph.cpu.Precision;
+import dev.mambaout.graph.ops.Activation;
+
+/**
+ * CPU references of the im2col, act and head kernels: one-op graphs on the float64 CpuExecutor, and im2col as the
+ * plain gather its definition states (row (n*Ho + oy)*Wo + ox, column (ky*k + kx)*C + c, zeros outside and past k*k*C).
+ */
+final class CpuReference {
+
+    private CpuReference() {}
+
+    static float[] im2colNhwc(float[] x, int n, int h, int w, int c, int k, int s, int p, int colStride) {
+        return im2col(x, n, h, w, c, k, s, p, colStride, false);
+    }
+
+    static float[] im2colNchw(float[] x, int n, int c, int h, int w, int k, int s, int p, int colStride) {
+        return im2col(x, n, h, w, c, k, s, p, colStride, true);
+    }
+
+    private static float[] im2col(float[] x, int n, int h, int w, int c, int k, int s, int p, int colStride,
+                                  boolean nchw) {
+        int ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+        float[] col = new float[n * ho * wo * colStride];
+        for (int b = 0; b < n; b++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++)
+                            for (int ch = 0; ch < c; ch++) {
+                                int iy = oy * s - p + ky, ix = ox * s - p + kx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                int src = nchw ? ((b * c + ch) * h + iy) * w + ix : ((b * h + iy) * w + ix) * c + ch;
+                                col[((b * ho + oy) * wo + ox) * colStride + (ky * k + kx) * c + ch] = x[src];
+                            }
+        return col;
+    }
+
+    /** Conv2d of x NHWC [n,h,w,cin] with a PyTorch weight [cout,cin,k,k] and bias, in float64. */
+    static double[] conv2d(float[] x, int n, int h, int w, int cin, float[] weight, float[] bias, int cout, int k,
+                           int stride, int padding) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("x", n, h, w, cin);
+        Tensor tw = g.parameter("w", cout, cin, k, k), tb = g.parameter("b", cout);
+        Tensor out = g.output(g.conv2d(tx, tw, tb, stride, padding));
+        return run(g.build(), out, new Bindings().put(tx, x).put(tw, weight).put(tb, bias));
+    }
+
+    static double[] activation(float[] x, Activation act) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("x", x.length);
+        Tensor out = g.output(g.activation(tx, act));
+        return run(g.build(), out, new Bindings().put(tx, x));
+    }
+
+    /** MeanHW then LayerNorm over C: x NHWC [n,h,w,c] -> [n,c]. */
+    static double[] meanHwLayerNorm(float[] x, int n, int h, int w, int c, float[] weight, float[] bias, double eps) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("x", n, h, w, c);
+        Tensor tw = g.parameter("w", c), tb = g.parameter("b", c);
+        Tensor out = g.output(g.layerNorm(g.meanHW(tx), tw, tb, eps));
+        return run(g.build(), out, new Bindings().put(tx, x).put(tw, weight).put(tb, bias));
+    }
+
+    private static double[] run(Graph graph, Tensor out, Bindings b) {
+        return new CpuExecutor(Precision.F64).run(graph, b).doubles(out);
+    }
+}

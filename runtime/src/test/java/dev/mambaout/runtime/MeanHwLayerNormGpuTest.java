@@ -1,0 +1,64 @@
+package dev.mambaout.runtime;
+
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Shape;
+import dev.mambaout.natives.CudaDriver.Backend;
+import dev.mambaout.runtime.launch.MeanHwLayerNormLaunch;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * mean_hw_layernorm_{f32,bf16} against the float64 CpuExecutor's MeanHW then LayerNorm on the stored inputs; out
+ * poisoned. Shapes: femto's heads (7x7, 288 and 576), C = 1, odd C and HW, C past one block of 1024 threads, and a C
+ * past the shared-memory cache (the recomputing path).
+ */
+@Tag("gpu")
+class MeanHwLayerNormGpuTest {
+
+    static Stream<Arguments> cases() {
+        int[][] shapes = {{3, 7, 7, 288}, {2, 7, 7, 576}, {5, 1, 1, 1}, {4, 3, 5, 37}, {2, 2, 3, 1030}, {1, 2, 2, 13_001},
+                {9, 1, 7, 64}};
+        List<Arguments> out = new ArrayList<>();
+        for (Backend b : Backend.values())
+            for (DType t : new DType[] {DType.F32, DType.BF16})
+                for (int[] s : shapes) out.add(Arguments.of(b, t, s[0], s[1], s[2], s[3]));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} N={2} H={3} W={4} C={5}")
+    @MethodSource("cases")
+    void matchesTheCpuReference(Backend backend, DType dtype, int n, int h, int w, int c) {
+        Random r = new Random(c * 131L + h + System.nanoTime());
+        double eps = 1e-6;
+        float[] x = KernelTestIo.stored(GpuSupport.random(r, n * h * w * c, 0.7f, 2f), dtype);
+        float[] wt = GpuSupport.random(r, c, 1f, 0.3f), bs = GpuSupport.random(r, c, 0f, 0.3f);
+        double[] ref = CpuReference.meanHwLayerNorm(x, n, h, w, c, wt, bs, eps);
+        long bytes = 4L * x.length + 1024;
+        try (Device dev = GpuSupport.open(backend); dev.mambaout.runtime.Stream st = dev.newStream();
+             DeviceArena arena = dev.newArena(4 * bytes + (16L << 10) * 4); PinnedBuffer host = dev.newPinned(bytes)) {
+            Tensor tx = arena.allocate(dtype, Shape.nhwc(n, h, w, c));
+            Tensor tw = arena.allocate(DType.F32, Shape.of(c)), tb = arena.allocate(DType.F32, Shape.of(c));
+            Tensor out = arena.allocate(dtype, Shape.of(n, c));
+            KernelTestIo.upload(host, tx, x, st);
+            KernelTestIo.upload(host, tw, wt, st);
+            KernelTestIo.upload(host, tb, bs, st);
+            KernelTestIo.poison(dev, out, st);
+            try (Launch l = MeanHwLayerNormLaunch.prepare(dev.modules(), out, tx, tw, tb, eps)) {
+                l.launch(st);
+                float[] got = KernelTestIo.download(host, out, st);
+                double e = GpuSupport.relError(got, ref);
+                double tol = dtype == DType.F32 ? 1e-5 : 1e-2;
+                assertTrue(e < tol, dtype + " N=" + n + " HW=" + h * w + " C=" + c + ": relative error " + e + " >= " + tol);
+            }
+        }
+    }
+}
