@@ -12,6 +12,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 
 /** The CPU executor (float storage, double accumulation) behind the inference API. */
 final class CpuForward implements Executor {
@@ -22,11 +24,14 @@ final class CpuForward implements Executor {
     private final CpuExecutor cpu = new CpuExecutor(Precision.F32);
     private final Map<Long, MambaOutGraph> graphs = new HashMap<>();
 
-    CpuForward(MambaOutConfig config, Map<String, float[]> weights, int height, int width) {
+    private final int threads;
+
+    CpuForward(MambaOutConfig config, Map<String, float[]> weights, InferenceOptions options) {
         this.config = config;
         this.weights = weights;
-        this.height = height;
-        this.width = width;
+        this.height = options.height();
+        this.width = options.width();
+        this.threads = options.cpuThreads() > 0 ? options.cpuThreads() : Runtime.getRuntime().availableProcessors();
     }
 
     @Override
@@ -36,16 +41,33 @@ final class CpuForward implements Executor {
                 height, width, MambaOutGraph.Mode.INFERENCE, MambaOutGraph.Options.DEFAULT.withFeatures(features)));
         Bindings b = new Bindings().put(g.input(), x.toArray(ValueLayout.JAVA_FLOAT));
         weights.forEach(b::put);
-        Results r = cpu.run(g.graph(), b);
+        Results r = inPool(g, b);
         for (int i = 0; i < outputs.size(); i++) {
             float[] v = r.floats(g.output(outputs.get(i)));
             System.arraycopy(v, 0, dst[i], 0, v.length);
         }
     }
 
+    /** The executor's parallel loops run in the pool that calls them: a pool of the requested size. */
+    private Results inPool(MambaOutGraph g, Bindings b) {
+        ForkJoinPool pool = new ForkJoinPool(threads);
+        try {
+            return pool.submit(() -> cpu.run(g.graph(), b)).get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the CPU executor ran", e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Override
     public String describe() {
-        return "CPU executor, f32 storage with double accumulation, " + Runtime.getRuntime().availableProcessors() + " threads";
+        return "CPU executor (float storage, double accumulation, " + threads + " thread" + (threads == 1 ? "" : "s") + ")";
     }
 
     @Override

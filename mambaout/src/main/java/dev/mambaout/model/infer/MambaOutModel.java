@@ -76,14 +76,14 @@ public final class MambaOutModel implements AutoCloseable {
             }
         }
         Executor ex = switch (options.device()) {
-            case CPU -> new CpuForward(config, weights, options.height(), options.width());
+            case CPU -> new CpuForward(config, weights, options);
             case GPU -> GpuForward.open(config, weights, options);
             case AUTO -> {
                 try {
                     yield GpuForward.open(config, weights, options);
                 } catch (CudaUnavailableException e) {
                     LOG.log(System.Logger.Level.INFO, "no GPU, running on the CPU executor: " + e.getMessage());
-                    yield new CpuForward(config, weights, options.height(), options.width());
+                    yield new CpuForward(config, weights, options);
                 }
             }
         };

@@ -218,14 +218,14 @@ class GpuInferenceGpuTest {
         requireGpu(Backend.PANAMA);
         MambaOutConfig c = Fixtures.MINI;
         InferenceOptions o = new InferenceOptions(DeviceChoice.GPU, dev.mambaout.runtime.exec.Precision.BF16, 1, 64, 64, Backend.PANAMA, 0);
-        try (var dev = dev.mambaout.runtime.Device.open(Cuda.open(Backend.PANAMA), 0);
+        try (dev.mambaout.runtime.Device device = dev.mambaout.runtime.Device.open(Cuda.open(Backend.PANAMA), 0);
              MambaOutModel m = MambaOutModel.open(c, RandomInit.draw(ParameterSpec.of(c), 3), o)) {
             float[] x = new float[3 * 64 * 64];
             for (int i = 0; i < x.length; i++) x[i] = (float) Math.sin(i);
             m.predict(x, 1);
-            long before = dev.memInfo().free();
+            long before = device.memInfo().free();
             for (int i = 0; i < 10_000; i++) m.predict(x, 1);
-            long after = dev.memInfo().free();
+            long after = device.memInfo().free();
             assertEquals(before, after, "free device memory before and after 10,000 predictions");
         }
     }

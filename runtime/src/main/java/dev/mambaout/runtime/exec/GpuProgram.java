@@ -56,26 +56,7 @@ public final class GpuProgram implements AutoCloseable {
         this.steps = lowered.steps();
         device.makeCurrent();
         List<Lowering.Buffer> bufs = new ArrayList<>(lowered.buffers().values());
-        Map<Integer, Integer> index = new HashMap<>();
-        for (int i = 0; i < bufs.size(); i++) index.put(bufs.get(i).id(), i);
-        long[] bytes = new long[bufs.size()];
-        int[] first = new int[bufs.size()], last = new int[bufs.size()];
-        java.util.Arrays.fill(first, Integer.MIN_VALUE);
-        for (int i = 0; i < bufs.size(); i++) bytes[i] = bufs.get(i).bytes();
-        for (Lowering.Buffer b : lowered.inputs()) { first[index.get(b.id())] = -1; last[index.get(b.id())] = -1; }
-        for (int s = 0; s < steps.size(); s++) {
-            for (Lowering.Buffer b : steps.get(s).writes()) {
-                int i = index.get(b.id());
-                first[i] = s;
-                last[i] = s;
-            }
-            for (Lowering.Buffer b : steps.get(s).reads()) last[index.get(b.id())] = s;
-        }
-        for (Lowering.Buffer b : lowered.outputs()) last[index.get(b.id())] = steps.size();
-        for (int i = 0; i < bufs.size(); i++) {
-            if (first[i] == Integer.MIN_VALUE) throw new IllegalStateException("no step writes " + bufs.get(i).name());
-        }
-        MemoryPlanner.Placement placement = MemoryPlanner.place(bytes, first, last);
+        MemoryPlanner.Placement placement = place(lowered);
         // One GEMM workspace after the activations: the steps run one after another on one stream.
         this.workspaceBytes = LtMatmulSpec.DEFAULT_WORKSPACE;
         long wsOffset = (placement.peakBytes() + 255) / 256 * 256;
@@ -128,6 +109,38 @@ public final class GpuProgram implements AutoCloseable {
         this.lt = handle;
         this.arena = a;
         this.staging = pin;
+    }
+
+    /**
+     * Places every buffer of a lowering (in the order of {@code lowered.buffers()}): lifetimes over the lowered steps,
+     * inputs live before the first step, outputs to the end.
+     */
+    static MemoryPlanner.Placement place(Lowering.Result lowered) {
+        List<Lowering.Buffer> bufs = new ArrayList<>(lowered.buffers().values());
+        List<Lowering.Step> steps = lowered.steps();
+        Map<Integer, Integer> index = new HashMap<>();
+        for (int i = 0; i < bufs.size(); i++) index.put(bufs.get(i).id(), i);
+        long[] bytes = new long[bufs.size()];
+        int[] first = new int[bufs.size()], last = new int[bufs.size()];
+        java.util.Arrays.fill(first, Integer.MIN_VALUE);
+        for (int i = 0; i < bufs.size(); i++) bytes[i] = bufs.get(i).bytes();
+        for (Lowering.Buffer b : lowered.inputs()) {
+            first[index.get(b.id())] = -1;
+            last[index.get(b.id())] = -1;
+        }
+        for (int s = 0; s < steps.size(); s++) {
+            for (Lowering.Buffer b : steps.get(s).writes()) {
+                int i = index.get(b.id());
+                first[i] = s;
+                last[i] = s;
+            }
+            for (Lowering.Buffer b : steps.get(s).reads()) last[index.get(b.id())] = s;
+        }
+        for (Lowering.Buffer b : lowered.outputs()) last[index.get(b.id())] = steps.size();
+        for (int i = 0; i < bufs.size(); i++) {
+            if (first[i] == Integer.MIN_VALUE) throw new IllegalStateException("no step writes " + bufs.get(i).name());
+        }
+        return MemoryPlanner.place(bytes, first, last);
     }
 
     /** Lowers and prepares {@code graph} with weights already on the device (they must cover its lowering). */

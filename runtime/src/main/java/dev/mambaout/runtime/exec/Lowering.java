@@ -122,7 +122,11 @@ final class Lowering {
         Lowering l = new Lowering(graph, precision);
         for (Op op : graph.ops()) if (!l.done.contains(op)) l.lower(op);
         List<Buffer> inputs = graph.inputs().stream().map(l::buffer).toList();
-        List<Buffer> outputs = graph.outputs().stream().map(l::buffer).toList();
+        List<Buffer> outputs = graph.outputs().stream().map(t -> {
+            Buffer b = l.buffers.get(t.id());
+            if (b == null) throw new UnsupportedOperationException("output " + t + " is not computed on the GPU (a parameter or input?)");
+            return b;
+        }).toList();
         return new Result(List.copyOf(l.steps), l.buffers, List.copyOf(l.weights.values()), inputs, outputs);
     }
 

@@ -1,0 +1,127 @@
+package dev.mambaout.runtime.exec;
+
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Graph;
+import dev.mambaout.graph.GraphBuilder;
+import dev.mambaout.graph.MemoryPlanner;
+import dev.mambaout.graph.Tensor;
+import dev.mambaout.graph.ops.Activation;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The lowering's rewrites and the memory plan over lowered steps, on the CPU (no GPU is touched). */
+class LoweringTest {
+
+    /** A one-block MambaOut in miniature: stem conv from NCHW, block with LayerScale and residual, head. */
+    private static Graph net(boolean layerScale) {
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        Tensor x = g.input("input", 2, 3, 17, 13);
+        Tensor h = g.nchwToNhwc(x);
+        h = g.conv2d(h, g.parameter("stem.w", 8, 3, 3, 3), g.parameter("stem.b", 8), 2, 1);
+        h = g.layerNorm(h, g.parameter("stem.n.w", 8), g.parameter("stem.n.b", 8), 1e-6);
+        Tensor t = g.layerNorm(h, g.parameter("norm.w", 8), g.parameter("norm.b", 8), 1e-6);
+        t = g.linear(t, g.parameter("fc1.w", 42, 8), g.parameter("fc1.b", 42));
+        t = g.gatedDwConv(t, g.parameter("conv.w", 5, 1, 7, 7), g.parameter("conv.b", 5), Activation.GELU);
+        t = g.linear(t, g.parameter("fc2.w", 8, 21), g.parameter("fc2.b", 8));
+        if (layerScale) t = g.layerScale(t, g.parameter("ls.gamma", 8));
+        h = g.add(t, h);
+        Tensor z = g.meanHW(h);
+        z = g.layerNorm(z, g.parameter("head.n.w", 8), g.parameter("head.n.b", 8), 1e-6);
+        z = g.gelu(g.linear(z, g.parameter("head.fc1.w", 16, 8), g.parameter("head.fc1.b", 16)));
+        g.output(g.linear(z, g.parameter("head.fc.w", 4, 16), g.parameter("head.fc.b", 4)));
+        return g.build();
+    }
+
+    @Test
+    void fusesTheModelsPatternsIntoSteps() {
+        Lowering.Result r = Lowering.lower(net(true), Precision.BF16);
+        List<String> kernels = r.steps().stream().map(s -> s.kernel().split(" ")[0]).toList();
+        assertEquals(List.of("im2col_nchw", "cublasLtMatmul", "layernorm_forward", "layernorm_forward", "cublasLtMatmul",
+                "gated_dwconv_forward", "cublasLtMatmul", "mean_hw_layernorm", "cublasLtMatmul", "act_forward",
+                "cublasLtMatmul"), kernels);
+        // fc2's step reads the residual stream: the Add became the GEMM's C.
+        Lowering.Step fc2 = r.steps().get(6);
+        assertEquals(2, fc2.reads().size(), "fc2 reads its input and the shortcut");
+        assertEquals(DType.BF16, fc2.writes().get(0).dtype());
+        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("fc2.w:BF16*ls.gamma")), "LayerScale folded into fc2");
+        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("conv.w:taps") && w.dtype() == DType.F32));
+        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("stem.w:im2col") && w.shape().dim(1) == 32),
+                "3x3x3 = 27 columns padded to 32");
+        assertEquals(DType.F32, r.inputs().get(0).dtype(), "the user's batch stays float");
+        assertEquals(DType.F32, r.outputs().get(0).dtype(), "logits are float in bf16 programs");
+    }
+
+    @Test
+    void foldsLayerScaleIntoTheWeightAndBias() {
+        Lowering.Result r = Lowering.lower(net(true), Precision.F32);
+        float[] w = new float[8 * 21], b = new float[8], gamma = new float[8];
+        for (int i = 0; i < w.length; i++) w[i] = i * 0.5f;
+        for (int i = 0; i < 8; i++) { b[i] = i; gamma[i] = 2f + i; }
+        WeightSource src = name -> switch (name) {
+            case "fc2.w" -> w;
+            case "fc2.b" -> b;
+            case "ls.gamma" -> gamma;
+            default -> throw new IllegalArgumentException(name);
+        };
+        float[] fw = r.weights().stream().filter(x -> x.key().equals("fc2.w:F32*ls.gamma")).findFirst().orElseThrow().values().apply(src);
+        float[] fb = r.weights().stream().filter(x -> x.key().equals("fc2.b:F32*ls.gamma")).findFirst().orElseThrow().values().apply(src);
+        for (int o = 0; o < 8; o++) {
+            assertEquals(b[o] * gamma[o], fb[o]);
+            for (int i = 0; i < 21; i++) assertEquals(w[o * 21 + i] * gamma[o], fw[o * 21 + i]);
+        }
+        assertEquals(0.5f, w[1], "the source's array is not modified");
+    }
+
+    @Test
+    void tapMajorDepthwiseWeights() {
+        Lowering.Result r = Lowering.lower(net(false), Precision.F32);
+        float[] torch = new float[5 * 49];
+        for (int i = 0; i < torch.length; i++) torch[i] = i;
+        float[] taps = r.weights().stream().filter(x -> x.key().equals("conv.w:taps")).findFirst().orElseThrow()
+                .values().apply(n -> torch);
+        for (int c = 0; c < 5; c++) for (int q = 0; q < 49; q++) assertEquals(torch[c * 49 + q], taps[q * 5 + c]);
+    }
+
+    @Test
+    void planKeepsLiveBuffersApart() {
+        Lowering.Result r = Lowering.lower(net(true), Precision.BF16);
+        MemoryPlanner.Placement p = GpuProgram.place(r);
+        List<Lowering.Buffer> bufs = new ArrayList<>(r.buffers().values());
+        int[][] life = new int[bufs.size()][];
+        for (int i = 0; i < bufs.size(); i++) {
+            int first = Integer.MAX_VALUE, last = -2;
+            for (int s = 0; s < r.steps().size(); s++) {
+                if (r.steps().get(s).writes().contains(bufs.get(i))) first = Math.min(first, s);
+                if (r.steps().get(s).reads().contains(bufs.get(i))) last = Math.max(last, s);
+            }
+            if (r.inputs().contains(bufs.get(i))) first = -1;
+            if (r.outputs().contains(bufs.get(i))) last = r.steps().size();
+            life[i] = new int[] {first, Math.max(first, last)};
+        }
+        int overlaps = 0;
+        for (int i = 0; i < bufs.size(); i++) {
+            for (int j = i + 1; j < bufs.size(); j++) {
+                boolean time = life[i][0] <= life[j][1] && life[j][0] <= life[i][1];
+                boolean space = p.offsets()[i] < p.offsets()[j] + bufs.get(j).bytes() && p.offsets()[j] < p.offsets()[i] + bufs.get(i).bytes();
+                if (time && space) overlaps++;
+            }
+        }
+        assertEquals(0, overlaps, "buffers alive at the same step share no bytes");
+        assertTrue(p.peakBytes() < p.totalBytes(), "memory is reused: peak " + p.peakBytes() + " < total " + p.totalBytes());
+    }
+
+    @Test
+    void refusesWhatItCannotFuseByName() {
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        Tensor a = g.input("a", 2, 4, 4, 8), b = g.input("b", 2, 4, 4, 8);
+        g.output(g.add(a, b));
+        var e = assertThrows(UnsupportedOperationException.class, () -> Lowering.lower(g.build(), Precision.F32));
+        assertTrue(e.getMessage().contains("Add"), e.getMessage());
+    }
+}
