@@ -1,8 +1,8 @@
 // Kernel lab for the layernorm family: numbered variants, a CPU double-precision check on random odd shapes with
 // outputs poisoned, and a timing loop (warm-up, median of many runs, L2 flushed, inputs larger than L2) printing
-// GB/s against the measured device-to-device copy bandwidth. Forward v4 and backward v3 ARE the mainline kernels,
-// and v3 / v2 call the mainline's warp-per-token device functions (what the mainline runs for long rows): the mainline
-// source is included, not copied.
+// GB/s against the measured device-to-device copy bandwidth. Forward v4, bf16 forward v3 and backward v3 ARE the
+// mainline kernels, bf16 v2 is the mainline template with 8-byte units, and v3 / v2 call the mainline's
+// warp-per-token device functions (what the mainline runs for long rows): the mainline source is included, not copied.
 //
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/layernorm_lab kernels/lab/layernorm_lab.cu
 //   /tmp/layernorm_lab            # validate, then time
