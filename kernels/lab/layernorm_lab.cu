@@ -1,12 +1,13 @@
 // Kernel lab for the layernorm family: numbered variants, a CPU double-precision check on random odd shapes with
 // outputs poisoned, and a timing loop (warm-up, median of many runs, L2 flushed, inputs larger than L2) printing
-// GB/s against the measured device-to-device copy bandwidth. Forward v4 and backward v3 ARE the mainline kernels,
-// and v3 / v2 call the mainline's warp-per-token device functions (what the mainline runs for long rows): the mainline
-// source is included, not copied.
+// GB/s against the measured device-to-device copy bandwidth. Forward v4, bf16 forward v3 and backward v3 ARE the
+// mainline kernels, bf16 v2 is the mainline template with 8-byte units, and v3 / v2 call the mainline's
+// warp-per-token device functions (what the mainline runs for long rows): the mainline source is included, not copied.
 //
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/layernorm_lab kernels/lab/layernorm_lab.cu
 //   /tmp/layernorm_lab            # validate, then time
 //   /tmp/layernorm_lab --check    # validate only (e.g. under compute-sanitizer)
+//   /tmp/layernorm_lab --bf16     # the bf16 forward alone: validate, then time at the MambaOut batch-256 shapes
 #include "../src/main/cuda/layernorm.cu"
 
 #include <algorithm>
@@ -55,9 +56,39 @@ __global__ void ln_fwd_v2(float* out, float* mean, float* rstd, const float* inp
 __global__ void __launch_bounds__(256) ln_fwd_v3(float* out, float* mean, float* rstd, const float* inp,
                                                  const float* w, const float* b, int N, int C, float eps) {
     const bool vec = C % 4 == 0 && aligned16(inp) && aligned16(out) && aligned16(w) && aligned16(b);
-    ln_forward_warp_rows(out, mean, rstd, inp, w, b, N, C, eps, vec);
+    if (vec) ln_forward_warp_rows<float, LN_F32_UNIT>(out, mean, rstd, inp, w, b, N, C, eps);
+    else ln_forward_warp_rows<float, 1>(out, mean, rstd, inp, w, b, N, C, eps);
 }
 // 4: layernorm_forward (mainline): register groups, 32 / G tokens per warp, the row read once into registers.
+
+// ---------------------------------------------------------------- bf16 forward variants (round 3)
+// bf16 storage, f32 math and statistics, one rounding at the store. 1: the plain kernel, variant 2 of f32 with bf16
+// loads: a warp per token, 2-byte scalar loads, three passes over the row from L1.
+__global__ void ln_fwd_bf16_v1(__nv_bfloat16* out, float* mean, float* rstd, const __nv_bfloat16* inp,
+                               const float* w, const float* b, int N, int C, float eps) {
+    int lane = threadIdx.x % 32, row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    if (row >= N) return;
+    const __nv_bfloat16* x = inp + (size_t)row * C;
+    float s = 0; for (int i = lane; i < C; i += 32) s += __bfloat162float(x[i]);
+    float m = warp_sum(s) / C, v = 0;
+    for (int i = lane; i < C; i += 32) { float d = __bfloat162float(x[i]) - m; v += d * d; }
+    float r = rsqrtf(warp_sum(v) / C + eps);
+    for (int i = lane; i < C; i += 32) {
+        out[(size_t)row * C + i] = __float2bfloat16_rn((__bfloat162float(x[i]) - m) * r * w[i] + b[i]);
+    }
+    if (lane == 0) {
+        if (mean != nullptr) mean[row] = m;
+        if (rstd != nullptr) rstd[row] = r;
+    }
+}
+// 2: the mainline template with 8-byte units (4 bf16): exactly the f32 geometry (same groups and tokens per warp at
+// every C), half the bytes per load. 3: layernorm_forward_bf16 (mainline), 16-byte units (8 bf16): twice the tokens
+// per warp at C = 96..576, as many bytes per load as f32.
+__global__ void __launch_bounds__(256) ln_fwd_bf16_v2(__nv_bfloat16* out, float* mean, float* rstd,
+                                                      const __nv_bfloat16* inp, const float* w, const float* b,
+                                                      int N, int C, float eps) {
+    ln_forward<__nv_bfloat16, 4>(out, mean, rstd, inp, w, b, N, C, eps);
+}
 
 // ---------------------------------------------------------------- backward variants
 // 1: one thread per token for dx; dweight/dbias partials from a separate column kernel (two launches + reduce).
@@ -247,6 +278,96 @@ static bool validate(int N, int C, int R, std::mt19937& rng) {
     return ok;
 }
 
+// ---------------------------------------------------------------- bf16 forward harness
+struct Bf16Bufs {
+    int N, C;
+    __nv_bfloat16 *x, *out;
+    float *w, *b, *mean, *rstd;
+};
+static void alloc(Bf16Bufs& B, int N, int C) {
+    B.N = N; B.C = C;
+    // 8 spare elements: variant 6 runs on views one element in
+    CK(cudaMalloc(&B.x, ((size_t)N * C + 8) * 2)); CK(cudaMalloc(&B.out, ((size_t)N * C + 8) * 2));
+    CK(cudaMalloc(&B.w, C * 4)); CK(cudaMalloc(&B.b, C * 4)); CK(cudaMalloc(&B.mean, N * 4)); CK(cudaMalloc(&B.rstd, N * 4));
+}
+static void release(Bf16Bufs& B) {
+    CK(cudaFree(B.x)); CK(cudaFree(B.out));
+    for (float* p : {B.w, B.b, B.mean, B.rstd}) CK(cudaFree(p));
+}
+// 1-3 as above; 4 and 5 are v3 (the mainline) on one token per warp and on 2 blocks (its grid-stride loop), 6 on x
+// and out one element in (2-byte aligned: the scalar path). Stats null when !stats (inference: what the timing runs).
+static const int BF16_VARIANTS = 6;
+static void fwd_bf16(int v, Bf16Bufs& B, bool stats) {
+    float* m = stats ? B.mean : nullptr;
+    float* r = stats ? B.rstd : nullptr;
+    const int tpw = v == 2 ? ln_tokens_per_warp(B.C, 4) : ln_tokens_per_warp(B.C, LN_BF16_UNIT);
+    const int exact = (B.N + 8 * tpw - 1) / (8 * tpw);
+    switch (v) {
+        case 1: ln_fwd_bf16_v1<<<(B.N + 7) / 8, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
+        case 2: ln_fwd_bf16_v2<<<exact, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
+        case 3: layernorm_forward_bf16<<<exact, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
+        case 4: layernorm_forward_bf16<<<(B.N + 7) / 8, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
+        case 5: layernorm_forward_bf16<<<2, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
+        default: layernorm_forward_bf16<<<exact, 256>>>(B.out + 1, m, r, B.x + 1, B.w, B.b, B.N, B.C, 1e-5f);
+    }
+}
+
+// Host bf16, round to nearest even (finite inputs only: these are random normals).
+static uint16_t to_bf16(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static float from_bf16(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+
+// Against a double LayerNorm of the bf16-rounded x: out normwise ||got - ref|| / ||ref|| < 1e-2 (one bf16 rounding is
+// at most 2^-9 relative), mean and rstd (f32 from exactly representable values) at the f32 bound with the kappa
+// scale. Each variant runs with and without statistics (null mean/rstd must not be written: they stay poisoned).
+static bool validate_bf16(int N, int C, std::mt19937& rng) {
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::vector<uint16_t> xh((size_t)N * C);
+    std::vector<float> x((size_t)N * C), w(C), b(C);
+    for (size_t i = 0; i < x.size(); i++) { xh[i] = to_bf16(3.0f + 2.0f * nd(rng)); x[i] = from_bf16(xh[i]); }
+    for (auto& v : w) v = 1.0f + 0.1f * nd(rng);
+    for (auto& v : b) v = 0.1f * nd(rng);
+    std::vector<double> ro((size_t)N * C), rm(N), rr(N), sm(N), sr(N);
+    for (int n = 0; n < N; n++) {
+        const float* xr = &x[(size_t)n * C];
+        double m = 0; for (int i = 0; i < C; i++) m += xr[i]; m /= C;
+        double v = 0; for (int i = 0; i < C; i++) v += (xr[i] - m) * (xr[i] - m); v /= C;
+        double s = 1.0 / std::sqrt(v + 1e-5);
+        double xmax = 0; for (int i = 0; i < C; i++) xmax = std::max(xmax, (double)std::fabs(xr[i]));
+        rm[n] = m; rr[n] = s; sm[n] = xmax; sr[n] = s * std::max(1.0, xmax * s);
+        for (int i = 0; i < C; i++) ro[(size_t)n * C + i] = (xr[i] - m) * s * w[i] + b[i];
+    }
+    Bf16Bufs B; alloc(B, N, C);
+    CK(cudaMemcpy(B.w, w.data(), C * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(B.b, b.data(), C * 4, cudaMemcpyHostToDevice));
+    bool ok = true;
+    for (int v = 1; v <= BF16_VARIANTS; v++) for (bool stats : {true, false}) {
+        const int at = v == 6 ? 1 : 0;
+        CK(cudaMemcpy(B.x + at, xh.data(), xh.size() * 2, cudaMemcpyHostToDevice));
+        CK(cudaMemset(B.out, 0xff, ((size_t)N * C + 8) * 2)); CK(cudaMemset(B.mean, 0xff, N * 4)); CK(cudaMemset(B.rstd, 0xff, N * 4));
+        fwd_bf16(v, B, stats); CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
+        std::vector<uint16_t> oh((size_t)N * C);
+        std::vector<float> o((size_t)N * C), m(N), r(N);
+        CK(cudaMemcpy(oh.data(), B.out + at, oh.size() * 2, cudaMemcpyDeviceToHost));
+        CK(cudaMemcpy(m.data(), B.mean, N * 4, cudaMemcpyDeviceToHost));
+        CK(cudaMemcpy(r.data(), B.rstd, N * 4, cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < o.size(); i++) o[i] = from_bf16(oh[i]);
+        const double eo = norm_rel(o, ro);
+        const double es = stats ? std::max(norm_rel(m, rm, &sm), norm_rel(r, rr, &sr)) : 0.0;
+        bool untouched = true;
+        if (!stats) for (int i = 0; i < N; i++) untouched &= !(m[i] == m[i]) && !(r[i] == r[i]);
+        if (!(eo < 1e-2) || !(es < 1e-5) || !untouched) {
+            printf("  FAIL fwd bf16 v%d N=%d C=%d stats=%d: out rel err %.3g, stats %.3g%s\n", v, N, C, stats, eo, es,
+                   untouched ? "" : ", null mean/rstd written");
+            ok = false;
+        }
+    }
+    release(B);
+    return ok;
+}
+
 static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
 
 template <typename F>
@@ -264,8 +385,61 @@ static float time_ms(F body, void* flush, size_t flush_bytes, int reps) {
     return median(t);
 }
 
+// The bf16 forward at the MambaOut batch-256 LayerNorm shapes, inference (no mean/rstd): bytes = N*C*2 read + N*C*2
+// written; the f32 mainline on the same values (8NC bytes) for comparison.
+static void time_bf16(void* flush, size_t flush_bytes) {
+    struct Shape { int N, C; const char* what; } shapes[] = {
+            {802816, 48, "femto 1"}, {200704, 96, "femto 2"}, {50176, 192, "femto 3"}, {12544, 288, "femto 4"},
+            {802816, 96, "tiny 1"}, {200704, 192, "tiny 2"}, {50176, 384, "tiny 3"}, {12544, 576, "tiny 4"}};
+    std::vector<std::string> summary;
+    for (auto s : shapes) {
+        Bf16Bufs B; alloc(B, s.N, s.C);
+        Bufs F; alloc(F, s.N, s.C, s.N);  // f32 buffers; the backward's partials are a single row, unused
+        {
+            std::mt19937 r2(s.N + s.C);
+            std::normal_distribution<float> nd(0.f, 1.f);
+            std::vector<uint16_t> h((size_t)s.N * s.C);
+            std::vector<float> hf(h.size());
+            for (size_t i = 0; i < h.size(); i++) { h[i] = to_bf16(3.0f + 2.0f * nd(r2)); hf[i] = from_bf16(h[i]); }
+            CK(cudaMemcpy(B.x, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(F.x, hf.data(), hf.size() * 4, cudaMemcpyHostToDevice));
+            std::vector<float> wb(s.C);
+            for (auto& v : wb) v = 1.0f + 0.1f * nd(r2);
+            CK(cudaMemcpy(B.w, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(F.w, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+            for (auto& v : wb) v = 0.1f * nd(r2);
+            CK(cudaMemcpy(B.b, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(F.b, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+        }
+        const double bytes = 4.0 * s.N * s.C, floor_us = bytes / g_copy_bps * 1e6;
+        float t[4] = {0};
+        for (int v = 1; v <= 3; v++) {
+            t[v] = time_ms([&] { fwd_bf16(v, B, false); }, flush, flush_bytes, 30) * 1e3f;
+            printf("fwd bf16 v%d N=%-8d C=%-4d %8.1f us  %6.0f GB/s  %3.0f%% of floor (%.0f MB moved)\n", v, s.N, s.C,
+                   t[v], bytes / t[v] / 1e3, 100 * floor_us / t[v], bytes / 1e6);
+        }
+        const int g = (s.N + 8 * ln_tokens_per_warp(s.C) - 1) / (8 * ln_tokens_per_warp(s.C));
+        const float tf = time_ms([&] {
+            layernorm_forward<<<g, 256>>>(F.out, nullptr, nullptr, F.x, F.w, F.b, s.N, s.C, 1e-5f);
+        }, flush, flush_bytes, 30) * 1e3f;
+        printf("fwd f32 mainline N=%-8d C=%-4d %8.1f us  %6.0f GB/s  %3.0f%% of its floor\n", s.N, s.C, tf,
+               2 * bytes / tf / 1e3, 200 * floor_us / tf);
+        char line[256];
+        snprintf(line, sizeof line, "| %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f (%.0f%%) | %.1f (%.0f%%) |", s.what,
+                 s.N, s.C, bytes / 1e6, floor_us, t[1], t[2], t[3], 100 * floor_us / t[3], tf, 200 * floor_us / tf);
+        summary.push_back(line);
+        release(B);
+        release(F);
+    }
+    printf("\nbf16 summary (us; %% = floor / time; floor = N*C*4 bytes / measured copy bandwidth; f32: twice the bytes)\n");
+    printf("| stage | N | C | MB | floor | v1 plain | v2 8-byte units | v3 mainline 16-byte | f32 mainline |\n");
+    for (auto& l : summary) printf("%s\n", l.c_str());
+}
+
 int main(int argc, char** argv) {
-    bool check_only = argc > 1 && !strcmp(argv[1], "--check");
+    // --check: validate everything, no timing (e.g. under compute-sanitizer); --bf16: the bf16 forward alone.
+    const bool check_only = argc > 1 && !strcmp(argv[1], "--check");
+    const bool bf16_only = argc > 1 && !strcmp(argv[1], "--bf16");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount;
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
 
@@ -273,12 +447,24 @@ int main(int argc, char** argv) {
     int Ns[] = {1, 7, 33, 1000, 4097};
     int Cs[] = {1, 3, 42, 48, 85, 96, 170, 192, 288, 768, 1023};
     int fails = 0, cases = 0;
-    for (int N : Ns) for (int C : Cs) for (int R : {0, 1, 13}) {
-        cases++;
-        if (!validate(N, C, rows_per_block(N, R, 3), rng)) fails++;
+    if (!bf16_only) {
+        for (int N : Ns) for (int C : Cs) for (int R : {0, 1, 13}) {
+            cases++;
+            if (!validate(N, C, rows_per_block(N, R, 3), rng)) fails++;
+        }
+        printf("validation: %d cases (fwd v1-4 + v4 on 2 other grids, bwd v1-3 + v3 rerun bit-identical), %d failed\n",
+               cases, fails);
     }
-    printf("validation: %d cases (fwd v1-4 + v4 on 2 other grids, bwd v1-3 + v3 rerun bit-identical), %d failed\n",
-           cases, fails);
+    {
+        int bf16_cases = 0, bf16_fails = 0;
+        for (int N : Ns) for (int C : {1, 3, 12, 42, 44, 48, 52, 85, 96, 170, 192, 288, 384, 576, 768, 776, 1023}) {
+            bf16_cases++;
+            if (!validate_bf16(N, C, rng)) bf16_fails++;
+        }
+        printf("bf16 validation: %d cases (fwd bf16 v1-3 + v3 on 2 other grids and a 2-byte offset, each with and "
+               "without mean/rstd), %d failed\n", bf16_cases, bf16_fails);
+        fails += bf16_fails;
+    }
     if (check_only) return fails ? 1 : 0;
     if (fails) printf("WARNING: validation failed; timings below are of kernels that are wrong somewhere\n");
 
@@ -291,6 +477,11 @@ int main(int argc, char** argv) {
         g_copy_bps = 2.0 * bytes / ms * 1e3;
         printf("copy D2D %zu MB: %.3f ms, %.0f GB/s (read+write)\n", bytes >> 20, ms, 2.0 * bytes / ms / 1e6);
         CK(cudaFree(s)); CK(cudaFree(d));
+    }
+    if (bf16_only) {
+        time_bf16(flush, flush_bytes);
+        CK(cudaFree(flush));
+        return 0;
     }
     struct Shape { int N, C; } shapes[] = {{1 << 20, 48}, {1 << 19, 85}, {1 << 19, 96}, {1 << 18, 192},
                                           {175616, 288}, {1 << 16, 768}, {25088, 48},
@@ -348,6 +539,8 @@ int main(int argc, char** argv) {
     printf("\nsummary (us; %% = floor / time; floor = bytes / measured copy bandwidth; bwd floor at v3's P)\n");
     printf("| N | C | fwd floor | fwd v2 | fwd v3 | fwd v4 | bwd floor | bwd v1 | bwd v2 | bwd v3 | bwd v3 %% | v3 at R4 |\n");
     for (auto& l : summary) printf("%s\n", l.c_str());
+    printf("\n");
+    time_bf16(flush, flush_bytes);
     CK(cudaFree(flush));
     return 0;
 }
