@@ -1,0 +1,305 @@
+// MambaOut's gated depthwise convolution, forward, in one pass over NHWC activations:
+//   x [N*H*W, 2*hidden] = (g | i | c), g = cols [0, hidden), i = [hidden, 2*hidden - conv), c = the last conv cols;
+//   out[t, j] = act(g[t, j]) * (j < hidden - conv ? i[t, j] : dwconv_kxk(c)[t, j - (hidden - conv)] + bias),
+// zero padding k/2, stride 1, weight packed tap-major [k*k, conv] f32 (the Java side repacks PyTorch's [C,1,k,k]).
+// The conv result never goes to memory. f32 and bf16 storage; all math in f32.
+//
+// One launch does two kinds of work item (kernels/lab/NOTES.md, "gated_dwconv", has the measurements):
+//   - conv items: an output tile of th x tw pixels (each <= 8, sized so the tiles divide H and W as evenly as possible)
+//     of one image, for a chunk of 32 conv channels. The (th+k-1) x (tw+k-1) halo of c is loaded once, coalesced and
+//     16 bytes wide where the shape allows, into shared memory as f32; then warp w owns tile column w, lane l channel
+//     l of the chunk, with the k*k weights and the th outputs of its column in registers, and slides down the halo
+//     rows: each shared-memory value is read once per thread and feeds up to k outputs (k*(th+k-1) reads for th
+//     outputs, 12 per output at k = 7, instead of 49). The halo re-reads (neighbouring tiles) come from L2.
+//   - pointwise items: the i columns, act(g) * i, 1024 units per block, all loads issued before the first use.
+// Work items are numbered conv first, then pointwise; blocks walk them grid-stride, so any grid is correct (the
+// Java geometry, GatedDwConvKernels, gives one block per item). k = 1, 3, 5, 7 are compiled with k known; any other
+// odd k takes a direct path (each output's k*k taps read from global memory through L1: slow, but right).
+// Vector units (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the unit and x, out are
+// 16-byte aligned; one channel per unit otherwise.
+#include "common.cuh"
+#include <cuda_bf16.h>
+#include <cstdint>
+
+constexpr int GD_BLOCK = 256;
+constexpr int GD_WARPS = GD_BLOCK / WARP_SIZE;
+constexpr int GD_CHUNK = WARP_SIZE;       // conv channels per conv item: one per lane
+constexpr int GD_TILE_MAX = GD_WARPS;     // tile edge: one warp per tile column, one register per tile row
+constexpr int GD_SMEM_K = 7;              // the largest k with a shared-memory tile
+constexpr int GD_HALO_MAX = GD_TILE_MAX + GD_SMEM_K - 1;
+constexpr int GD_PW_UNROLL = 4;
+constexpr int GD_PW_UNITS = GD_BLOCK * GD_PW_UNROLL;
+
+__host__ __device__ constexpr int gd_ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// Tile edge for an image extent: as few tiles of <= 8 as possible, equally long (56 -> 8, 28 -> 7, 14 -> 7, 7 -> 7).
+__host__ __device__ constexpr int gd_tile(int extent) { return gd_ceil_div(extent, gd_ceil_div(extent, GD_TILE_MAX)); }
+
+__device__ __forceinline__ float gd_act(float v, int act) {
+    return act == 0 ? 0.5f * v * (1.0f + erff(v * 0.70710678f)) : v / (1.0f + expf(-v));
+}
+
+__device__ __forceinline__ float gd_to_float(float v) { return v; }
+__device__ __forceinline__ float gd_to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> __device__ __forceinline__ T gd_from_float(float v);
+template <> __device__ __forceinline__ float gd_from_float<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 gd_from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+// U consecutive channels as raw storage (what a load returns: one register per 4 bytes), converted at use. U = 1:
+// a plain load; otherwise one 16-byte load. g and i are read exactly once, so they are loaded evict-first
+// (ld.global.cs) to leave L2 to the c halo that neighbouring tiles read again.
+template <typename T, int U>
+struct GdRaw {
+    static constexpr int WORDS = U == 1 ? 1 : 4;
+    uint32_t w[WORDS];
+    __device__ __forceinline__ float get(int i) const {
+        if constexpr (U == 1) return gd_to_float(*reinterpret_cast<const T*>(&w[0]));
+        else return gd_to_float(reinterpret_cast<const T*>(w)[i]);
+    }
+};
+
+template <typename T, int U, bool STREAM>
+__device__ __forceinline__ GdRaw<T, U> gd_load(const T* p) {
+    GdRaw<T, U> r;
+    if constexpr (U == 1) {
+        *reinterpret_cast<T*>(&r.w[0]) = *p;
+    } else {
+        static_assert(U * sizeof(T) == 16, "a vector unit is 16 bytes");
+        const uint4 v = STREAM ? __ldcs(reinterpret_cast<const uint4*>(p)) : __ldg(reinterpret_cast<const uint4*>(p));
+        r.w[0] = v.x; r.w[1] = v.y; r.w[2] = v.z; r.w[3] = v.w;
+    }
+    return r;
+}
+
+template <typename T, int U>
+__device__ __forceinline__ void gd_store(T* p, const float (&v)[U]) {
+    if constexpr (U == 1) {
+        *p = gd_from_float<T>(v[0]);
+    } else {
+        uint4 r;
+        T* e = reinterpret_cast<T*>(&r);
+        #pragma unroll
+        for (int i = 0; i < U; i++) e[i] = gd_from_float<T>(v[i]);
+        *reinterpret_cast<uint4*>(p) = r;
+    }
+}
+
+struct GdShape {
+    int N, H, W, hidden, conv, k, act;
+    int th, tw, tiles_y, tiles_x, chunks;
+
+    __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_)
+        : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), th(gd_tile(H_)), tw(gd_tile(W_)),
+          tiles_y(gd_ceil_div(H_, th)), tiles_x(gd_ceil_div(W_, tw)), chunks(gd_ceil_div(conv_, GD_CHUNK)) {}
+};
+
+// ------------------------------------------------------------------------------------------ pointwise items
+template <typename T, int U>
+__device__ void gd_pointwise(T* __restrict__ out, const T* __restrict__ x, const GdShape& s, long long item) {
+    const int per_token = (s.hidden - s.conv) / U;
+    const long long total = (long long)s.N * s.H * s.W * per_token;
+    // One division per thread: later units step by GD_BLOCK, i.e. by (q tokens, r units) with a carry.
+    long long e = item * GD_PW_UNITS + threadIdx.x;
+    long long t = e / per_token;
+    int u = (int)(e - t * per_token);
+    const int q = GD_BLOCK / per_token, r = GD_BLOCK % per_token;
+    GdRaw<T, U> g[GD_PW_UNROLL], v[GD_PW_UNROLL];
+    long long tok[GD_PW_UNROLL];
+    int unit[GD_PW_UNROLL];
+    #pragma unroll
+    for (int j = 0; j < GD_PW_UNROLL; j++) {
+        tok[j] = t;
+        unit[j] = u;
+        if (e + j * GD_BLOCK < total) {
+            const T* row = x + t * 2 * s.hidden + u * U;
+            g[j] = gd_load<T, U, true>(row);
+            v[j] = gd_load<T, U, true>(row + s.hidden);
+        }
+        t += q;
+        u += r;
+        if (u >= per_token) { u -= per_token; t++; }
+    }
+    #pragma unroll
+    for (int j = 0; j < GD_PW_UNROLL; j++) {
+        if (e + j * GD_BLOCK < total) {
+            float o[U];
+            #pragma unroll
+            for (int i = 0; i < U; i++) o[i] = gd_act(g[j].get(i), s.act) * v[j].get(i);
+            gd_store<T, U>(out + tok[j] * s.hidden + unit[j] * U, o);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------ conv items
+struct GdTile {
+    int n, y0, x0, c0;
+};
+
+__device__ __forceinline__ GdTile gd_conv_tile(const GdShape& s, int item) {
+    GdTile t;
+    int rest = item;
+    t.c0 = (rest % s.chunks) * GD_CHUNK;
+    rest /= s.chunks;
+    t.x0 = (rest % s.tiles_x) * s.tw;
+    rest /= s.tiles_x;
+    t.y0 = (rest % s.tiles_y) * s.th;
+    t.n = rest / s.tiles_y;
+    return t;
+}
+
+// out = act(g) * (conv + bias) for output row y0 + r, column x, conv channel ch (the caller checks ch < conv).
+template <typename T>
+__device__ __forceinline__ void gd_conv_store(T* __restrict__ out, const T* __restrict__ x, const GdShape& s,
+                                              long long pixel, int ch, float conv_value) {
+    const int j = s.hidden - s.conv + ch;
+    const float g = gd_to_float(x[pixel * 2 * s.hidden + j]);
+    out[pixel * s.hidden + j] = gd_from_float<T>(gd_act(g, s.act) * conv_value);
+}
+
+template <typename T, int U, int K>
+__device__ void gd_conv_smem(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                             const float* __restrict__ bias, const GdShape& s, int item, float* halo) {
+    constexpr int P = K / 2;
+    const GdTile tile = gd_conv_tile(s, item);
+    const int sh = s.th + K - 1, sw = s.tw + K - 1;
+    const long long img = (long long)tile.n * s.H * s.W;
+    const T* c = x + (2 * s.hidden - s.conv);
+    constexpr int UNITS = GD_CHUNK / U;   // per halo pixel
+
+    // Halo of c for channels [c0, c0 + 32) into shared memory [sh][sw][32], zeros outside the image and past conv.
+    #pragma unroll 4
+    for (int e = threadIdx.x; e < sh * sw * UNITS; e += GD_BLOCK) {
+        const int uu = e % UNITS, pix = e / UNITS;
+        const int sy = pix / sw, sx = pix - sy * sw;
+        const int yy = tile.y0 - P + sy, xx = tile.x0 - P + sx, ch = tile.c0 + uu * U;
+        float v[U];
+        if (yy >= 0 && yy < s.H && xx >= 0 && xx < s.W && ch < s.conv) {
+            const GdRaw<T, U> r = gd_load<T, U, false>(c + (img + (long long)yy * s.W + xx) * 2 * s.hidden + ch);
+            #pragma unroll
+            for (int i = 0; i < U; i++) v[i] = r.get(i);
+        } else {
+            #pragma unroll
+            for (int i = 0; i < U; i++) v[i] = 0.0f;
+        }
+        float* dst = halo + pix * GD_CHUNK + uu * U;
+        if constexpr (U == 4 || U == 8) {
+            #pragma unroll
+            for (int i = 0; i < U; i += 4) *reinterpret_cast<float4*>(dst + i) = make_float4(v[i], v[i + 1], v[i + 2], v[i + 3]);
+        } else {
+            #pragma unroll
+            for (int i = 0; i < U; i++) dst[i] = v[i];
+        }
+    }
+    __syncthreads();
+
+    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
+    const int ch = tile.c0 + lane, xo = tile.x0 + warp;
+    if (warp < s.tw && xo < s.W && ch < s.conv) {
+        float w[K * K];
+        #pragma unroll
+        for (int tap = 0; tap < K * K; tap++) w[tap] = __ldg(weight + tap * s.conv + ch);
+        float acc[GD_TILE_MAX];
+        const float b = __ldg(bias + ch);
+        #pragma unroll
+        for (int r = 0; r < GD_TILE_MAX; r++) acc[r] = b;
+        // Halo row ir feeds output rows r = ir - ky; rows past the tile's th are computed and dropped.
+        #pragma unroll
+        for (int ir = 0; ir < GD_TILE_MAX + K - 1; ir++) {
+            if (ir < sh) {
+                const float* row = halo + (ir * sw + warp) * GD_CHUNK + lane;
+                #pragma unroll
+                for (int kx = 0; kx < K; kx++) {
+                    const float v = row[kx * GD_CHUNK];
+                    #pragma unroll
+                    for (int r = 0; r < GD_TILE_MAX; r++) {
+                        const int ky = ir - r;
+                        if (ky >= 0 && ky < K) acc[r] = fmaf(w[ky * K + kx], v, acc[r]);
+                    }
+                }
+            }
+        }
+        #pragma unroll
+        for (int r = 0; r < GD_TILE_MAX; r++) {
+            const int yo = tile.y0 + r;
+            if (r < s.th && yo < s.H) gd_conv_store(out, x, s, img + (long long)yo * s.W + xo, ch, acc[r]);
+        }
+    }
+    __syncthreads();   // the next item (grid-stride) overwrites the halo
+}
+
+// Any odd k: the same tile and thread roles, every tap read from global memory.
+template <typename T>
+__device__ void gd_conv_direct(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                               const float* __restrict__ bias, const GdShape& s, int item) {
+    const GdTile tile = gd_conv_tile(s, item);
+    const int P = s.k / 2;
+    const long long img = (long long)tile.n * s.H * s.W;
+    const T* c = x + (2 * s.hidden - s.conv);
+    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
+    const int ch = tile.c0 + lane, xo = tile.x0 + warp;
+    if (warp >= s.tw || xo >= s.W || ch >= s.conv) return;
+    for (int r = 0; r < s.th; r++) {
+        const int yo = tile.y0 + r;
+        if (yo >= s.H) break;
+        float acc = __ldg(bias + ch);
+        for (int ky = 0; ky < s.k; ky++) {
+            const int yy = yo + ky - P;
+            if (yy < 0 || yy >= s.H) continue;
+            for (int kx = 0; kx < s.k; kx++) {
+                const int xx = xo + kx - P;
+                if (xx < 0 || xx >= s.W) continue;
+                acc = fmaf(__ldg(weight + (ky * s.k + kx) * s.conv + ch),
+                           gd_to_float(c[(img + (long long)yy * s.W + xx) * 2 * s.hidden + ch]), acc);
+            }
+        }
+        gd_conv_store(out, x, s, img + (long long)yo * s.W + xo, ch, acc);
+    }
+}
+
+// ------------------------------------------------------------------------------------------ entry
+template <typename T, int U>
+__device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                                 const float* __restrict__ bias, const GdShape& s, float* halo) {
+    const long long conv_items = (long long)s.N * s.tiles_y * s.tiles_x * s.chunks;
+    const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
+    const long long items = conv_items + (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    for (long long item = blockIdx.x; item < items; item += gridDim.x) {
+        if (item < conv_items) {
+            const int ci = (int)item;
+            switch (s.k) {
+                case 1: gd_conv_smem<T, U, 1>(out, x, weight, bias, s, ci, halo); break;
+                case 3: gd_conv_smem<T, U, 3>(out, x, weight, bias, s, ci, halo); break;
+                case 5: gd_conv_smem<T, U, 5>(out, x, weight, bias, s, ci, halo); break;
+                case 7: gd_conv_smem<T, U, 7>(out, x, weight, bias, s, ci, halo); break;
+                default: gd_conv_direct<T>(out, x, weight, bias, s, ci); break;
+            }
+        } else {
+            gd_pointwise<T, U>(out, x, s, item - conv_items);
+        }
+    }
+}
+
+template <typename T>
+__device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                           const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act) {
+    __shared__ __align__(16) float halo[GD_HALO_MAX * GD_HALO_MAX * GD_CHUNK];
+    const GdShape s(N, H, W, hidden, conv, k, act);
+    constexpr int V = 16 / sizeof(T);
+    if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
+        gd_forward_units<T, V>(out, x, weight, bias, s, halo);
+    } else {
+        gd_forward_units<T, 1>(out, x, weight, bias, s, halo);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(GD_BLOCK, 2) gated_dwconv_forward_f32(float* __restrict__ out,
+        const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
+        int W, int hidden, int conv_channels, int kernel_size, int act) {
+    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act);
+}
+
+extern "C" __global__ void __launch_bounds__(GD_BLOCK, 2) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
+        const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N,
+        int H, int W, int hidden, int conv_channels, int kernel_size, int act) {
+    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act);
+}
