@@ -118,6 +118,12 @@ def main():
                     rows.append(json.loads(line))
                     say(line)
 
+        write(args, rows)
+    say(f"wrote {len(rows)} rows")
+
+
+def write(args, rows):
+    """Rewritten after every model, so a call cut short still returns what it measured."""
     smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                          capture_output=True, text=True).stdout.strip()
     dev, drv = [s.strip() for s in smi.split(",")] if "," in smi else (torch.cuda.get_device_name(), "?")
@@ -126,7 +132,6 @@ def main():
     tag = "-".join(args.models.split(","))
     with open(os.path.join(args.out, f"inference-{tag}.json"), "w") as f:
         json.dump(result, f, indent=1)
-    say(f"wrote {len(rows)} rows")
 
 
 if __name__ == "__main__":

@@ -235,13 +235,29 @@ class GpuInferenceGpuTest {
         requireGpu(Backend.PANAMA);
         MambaOutConfig c = Fixtures.FEMTO;
         Map<String, float[]> w = RandomInit.draw(ParameterSpec.of(c), 1);
-        InferenceOptions huge = new InferenceOptions(DeviceChoice.GPU, dev.mambaout.runtime.exec.Precision.F32, 1 << 14, 224, 224, Backend.PANAMA, 0);
-        DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class, () -> MambaOutModel.open(c, w, huge));
-        assertTrue(e.getMessage().contains("free"), e.getMessage());
-        try (MambaOutModel m = MambaOutModel.open(c, w, huge.withMaxBatch(2))) {
-            float[] logits = m.predict(new float[2 * 3 * 224 * 224], 2);
-            for (float v : logits) assertTrue(Float.isFinite(v));
+        InferenceOptions o = new InferenceOptions(DeviceChoice.GPU, dev.mambaout.runtime.exec.Precision.F32, 2, 224, 224, Backend.PANAMA, 0);
+        try (dev.mambaout.runtime.Device device = dev.mambaout.runtime.Device.open(Cuda.open(Backend.PANAMA), 0)) {
+            long free = device.memInfo().free();
+            // Another tenant holds all but 16 MiB: the model's weights and arena cannot fit.
+            try (var hog = device.newArena(free - (16L << 20))) {
+                DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class, () -> MambaOutModel.open(c, w, o));
+                assertTrue(e.getMessage().contains("free"), e.getMessage());
+            }
+            assertEquals(free, device.memInfo().free(), "the failed open left nothing allocated");
+            try (MambaOutModel m = MambaOutModel.open(c, w, o)) {
+                float[] logits = m.predict(new float[2 * 3 * 224 * 224], 2);
+                for (float v : logits) assertTrue(Float.isFinite(v));
+            }
         }
+    }
+
+    @Test
+    void batchesPastTheKernelsIndexRangeAreRefusedWithAHint() {
+        requireGpu(Backend.PANAMA);
+        MambaOutConfig c = Fixtures.FEMTO;
+        InferenceOptions huge = new InferenceOptions(DeviceChoice.GPU, dev.mambaout.runtime.exec.Precision.BF16, 1 << 14, 224, 224, Backend.PANAMA, 0);
+        var e = assertThrows(IllegalArgumentException.class, () -> MambaOutModel.open(c, RandomInit.draw(ParameterSpec.of(c), 1), huge));
+        assertTrue(e.getMessage().contains("split the batch"), e.getMessage());
     }
 
     @Test
