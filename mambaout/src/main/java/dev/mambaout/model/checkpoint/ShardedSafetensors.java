@@ -39,6 +39,11 @@ public final class ShardedSafetensors implements TensorSource {
     }
 
     public static ShardedSafetensors open(Path indexFile) throws IOException {
+        // A FIFO reports size 0 and would block the read forever.
+        if (Files.exists(indexFile) && !Files.isRegularFile(indexFile)) {
+            throw new IOException(indexFile + " is not a regular file (a directory, pipe or device); expected a "
+                    + INDEX_NAME);
+        }
         long size = Files.size(indexFile);
         if (size > SafetensorsFile.MAX_HEADER_BYTES) {
             throw new IOException(indexFile + ": index of " + size + " bytes exceeds the limit of "
