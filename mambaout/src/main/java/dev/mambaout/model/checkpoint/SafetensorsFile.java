@@ -10,8 +10,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mambaout.graph.DType;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
@@ -38,6 +38,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SequencedSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -54,8 +55,9 @@ import java.util.stream.Collectors;
  * {@link #segment} are valid only while their file is open and reachable. If the file is truncated on disk while
  * open, reads fail with an {@link UncheckedIOException} wrapping a {@link SafetensorsFormatException} that names it.
  *
- * <p>Memory: opening a file costs at most {@link #HEAP_BYTES_PER_HEADER_BYTE} bytes of heap per header byte (plus a
- * few megabytes), whatever the header holds; a test checks it with a small {@code -Xmx}.
+ * <p>Memory: opening a file costs at most {@link #HEAP_BYTES_PER_HEADER_BYTE} bytes of heap per header byte plus
+ * {@link #HEAP_BASE_BYTES}, whatever the header holds (at the header cap: 416 MiB); the header is parsed straight from
+ * the mapping, never copied. A test checks the bound in a JVM with a small {@code -Xmx}.
  */
 public final class SafetensorsFile implements TensorSource {
 
@@ -63,10 +65,19 @@ public final class SafetensorsFile implements TensorSource {
     public static final long MAX_HEADER_BYTES = 100L << 20;
 
     /**
-     * The heap bound of an open, per header byte: the header itself, and per tensor (at least 50 header bytes) its
-     * name, entry and table slot. The worst case is a header of nothing but empty tensors with short names.
+     * The heap bound of an open, per header byte: per tensor (at least 50 header bytes) its name, entry, shape and
+     * table slot, about 200 bytes. The worst case is a header of nothing but empty tensors with short names.
      */
-    public static final int HEAP_BYTES_PER_HEADER_BYTE = 6;
+    public static final int HEAP_BYTES_PER_HEADER_BYTE = 4;
+
+    /** The part of the heap bound that does not grow with the header: parser buffers, the JVM's own classes. */
+    public static final long HEAP_BASE_BYTES = 16L << 20;
+
+    /**
+     * Most dimensions a shape may have (PyTorch's own limit is 64); a longer one is refused, as its boxed dimensions
+     * would cost far more heap than their digits.
+     */
+    public static final int MAX_RANK = 64;
 
     /** Real metadata holds a handful of strings; the cap keeps a header of tiny entries from costing 15x its size. */
     public static final int MAX_METADATA_ENTRIES = 1 << 16;
@@ -164,14 +175,12 @@ public final class SafetensorsFile implements TensorSource {
                 throw new SafetensorsFormatException(path, "header length " + n + " exceeds the limit of "
                         + MAX_HEADER_BYTES + " bytes");
             }
-            ByteBuffer header = ByteBuffer.allocate((int) n);
-            readFully(ch, header, 8, path);
             long dataLength = size - 8 - n;
-            Map<String, String> metadata = new LinkedHashMap<>();
-            LinkedHashMap<String, TensorInfo> tensors = parseHeader(path, header.array(), dataLength, metadata);
             Arena arena = Arena.ofShared();
             try {
                 MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                Map<String, String> metadata = new LinkedHashMap<>();
+                LinkedHashMap<String, TensorInfo> tensors = parseHeader(path, all.asSlice(8, n), dataLength, metadata);
                 SafetensorsFile f = new SafetensorsFile(path, arena, all.asSlice(8 + n), tensors,
                         Collections.unmodifiableMap(metadata));
                 opened = true;
@@ -247,18 +256,19 @@ public final class SafetensorsFile implements TensorSource {
      * begin with '{', the reference reader's rules: a header in UTF-16, UTF-32 or with a byte-order mark, which a
      * detecting JSON parser would accept, fails in Python and Rust and so is refused here too.
      */
-    private static LinkedHashMap<String, TensorInfo> parseHeader(Path path, byte[] header, long dataLength,
+    private static LinkedHashMap<String, TensorInfo> parseHeader(Path path, MemorySegment header, long dataLength,
                                                        Map<String, String> metadataOut) throws SafetensorsFormatException {
-        if (header.length == 0 || header[0] != '{') {
+        byte first = header.byteSize() == 0 ? 0 : header.get(ValueLayout.JAVA_BYTE, 0);
+        if (first != '{') {
             throw new SafetensorsFormatException(path, "header must be a JSON object in UTF-8 whose first byte is '{' "
-                    + "(the reference reader's rule), " + (header.length == 0 ? "but the header is empty"
-                    : String.format(Locale.ROOT, "but its first byte is 0x%02X", header[0] & 0xff)));
+                    + "(the reference reader's rule), " + (header.byteSize() == 0 ? "but the header is empty"
+                    : String.format(Locale.ROOT, "but its first byte is 0x%02X", first & 0xff)));
         }
         CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         LinkedHashMap<String, TensorInfo> tensors = new LinkedHashMap<>();
-        try (JsonParser p = HEADER_JSON.createParser(new InputStreamReader(new ByteArrayInputStream(header), utf8))) {
+        try (JsonParser p = HEADER_JSON.createParser(new InputStreamReader(new SegmentInput(header), utf8))) {
             p.nextToken();
             boolean metadataSeen = false;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -288,6 +298,33 @@ public final class SafetensorsFile implements TensorSource {
         return tensors;
     }
 
+    /** The header read straight from the mapping, so even a header at the cap is never copied onto the heap. */
+    private static final class SegmentInput extends InputStream {
+        private final MemorySegment bytes;
+        private long position;
+
+        SegmentInput(MemorySegment bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public int read() {
+            return position < bytes.byteSize() ? Byte.toUnsignedInt(bytes.get(ValueLayout.JAVA_BYTE, position++)) : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            Objects.checkFromIndexSize(off, len, b.length);
+            if (len == 0) return 0;
+            long left = bytes.byteSize() - position;
+            if (left <= 0) return -1;
+            int k = (int) Math.min(len, left);
+            MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, position, b, off, k);
+            position += k;
+            return k;
+        }
+    }
+
     private static void parseMetadata(Path path, JsonParser p, Map<String, String> out) throws IOException {
         if (p.currentToken() != JsonToken.START_OBJECT) {
             throw new SafetensorsFormatException(path, "__metadata__ must be an object of strings");
@@ -312,7 +349,7 @@ public final class SafetensorsFile implements TensorSource {
             throw new SafetensorsFormatException(path, where + "entry must be an object, found " + kind(p.currentToken()));
         }
         DType dtype = null;
-        List<Long> shape = null;
+        Dims shape = null;
         long[] off = null;
         String shapeText = null, offText = null;
         long numel = 1;
@@ -333,7 +370,8 @@ public final class SafetensorsFile implements TensorSource {
                 case "shape" -> {
                     if (shape != null) throw new SafetensorsFormatException(path, where + "duplicate field 'shape'");
                     if (t != JsonToken.START_ARRAY) throw new SafetensorsFormatException(path, where + "shape must be an array");
-                    shape = new ArrayList<>(4);
+                    long[] dims = new long[MAX_RANK];
+                    int rank = 0;
                     StringBuilder text = new StringBuilder("[");
                     boolean overflow = false;
                     while (p.nextToken() != JsonToken.END_ARRAY) {
@@ -342,15 +380,19 @@ public final class SafetensorsFile implements TensorSource {
                             throw new SafetensorsFormatException(path, where + "shape " + text + "... has a dimension that "
                                     + "is not a non-negative 64-bit integer (" + p.getText() + ")");
                         }
-                        if (!shape.isEmpty()) text.append(',');
+                        if (rank == MAX_RANK) {
+                            throw new SafetensorsFormatException(path, where + "shape has more than " + MAX_RANK + " dimensions");
+                        }
+                        if (rank > 0) text.append(',');
                         text.append(d);
-                        shape.add(d);
+                        dims[rank++] = d;
                         try {
                             numel = Math.multiplyExact(numel, d);
                         } catch (ArithmeticException e) {
                             overflow = true;
                         }
                     }
+                    shape = Dims.of(dims, rank);
                     shapeText = text.append(']').toString();
                     if (overflow) {
                         throw new SafetensorsFormatException(path, where + "shape " + shapeText + " declares more elements than a 64-bit count holds");
