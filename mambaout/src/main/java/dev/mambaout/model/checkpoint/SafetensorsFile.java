@@ -176,11 +176,16 @@ public final class SafetensorsFile implements TensorSource {
                         + MAX_HEADER_BYTES + " bytes");
             }
             long dataLength = size - 8 - n;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            LinkedHashMap<String, TensorInfo> tensors;
+            // The header is parsed from a mapping of its own, confined to this thread: closing a shared arena costs a
+            // handshake with every thread, which a file refused by its header should not pay.
+            try (Arena scratch = Arena.ofConfined()) {
+                tensors = parseHeader(path, ch.map(FileChannel.MapMode.READ_ONLY, 8, n, scratch), dataLength, metadata);
+            }
             Arena arena = Arena.ofShared();
             try {
                 MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-                Map<String, String> metadata = new LinkedHashMap<>();
-                LinkedHashMap<String, TensorInfo> tensors = parseHeader(path, all.asSlice(8, n), dataLength, metadata);
                 SafetensorsFile f = new SafetensorsFile(path, arena, all.asSlice(8 + n), tensors,
                         Collections.unmodifiableMap(metadata));
                 opened = true;
