@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mambaout.graph.DType;
 
@@ -102,12 +101,11 @@ public final class SafetensorsFile implements TensorSource {
                 .build();
     }
 
-    /** The sharded index's JSON (a small tree); headers go through {@link #HEADER_JSON} as a stream instead. */
+    /** The writer's and the sharded index's JSON, duplicate keys refused; headers are read through {@link #HEADER_JSON}. */
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(constraints())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .build());
 
     /**
      * Headers are tiny documents of depth 3; the limits stop a crafted one from costing more than its length.

@@ -175,6 +175,21 @@ class HostileFileTest {
     }
 
     @Test
+    void shardIndexWithDuplicateOrTrailingContentIsRejected() throws IOException {
+        shard("s1.safetensors");
+        Path dup = index("{\"weight_map\": {\"w\": \"s1.safetensors\", \"w\": \"s1.safetensors\"}}");
+        IOException e = assertThrows(IOException.class, () -> TensorSource.open(dup).close());
+        assertTrue(e.getMessage().contains("not well-formed JSON") && e.getMessage().contains("Duplicate field 'w'"), e.getMessage());
+        Path trailing = index("{\"weight_map\": {\"w\": \"s1.safetensors\"}} {}");
+        e = assertThrows(IOException.class, () -> TensorSource.open(trailing).close());
+        assertTrue(e.getMessage().contains("trailing content"), e.getMessage());
+        Path ok = index("{\"extra\": [1, {\"a\": 2}], \"metadata\": {\"total_size\": 8}, \"weight_map\": {\"w\": \"s1.safetensors\"}}");
+        try (TensorSource src = TensorSource.open(ok)) {
+            assertTrue(src.contains("w") && "8".equals(src.metadata().get("total_size")), src.toString());
+        }
+    }
+
+    @Test
     void corruptShardIsRejectedThroughTheIndex() throws IOException {
         Files.write(dir.resolve("bad.safetensors"), new byte[]{0});
         Path idx = index("{\"weight_map\": {\"w\": \"bad.safetensors\"}}");

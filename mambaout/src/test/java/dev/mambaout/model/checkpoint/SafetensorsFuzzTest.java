@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SafetensorsFuzzTest {
 
-    static final long DEFAULT_INPUTS = 10_000;
+    static final long DEFAULT_INPUTS = 5_000;
     /** An input taking longer than this counts as a hang. */
     static final long HANG_MILLIS = 1000;
 
