@@ -2,6 +2,8 @@ package dev.mambaout.model.image;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -129,18 +131,20 @@ class HostileImageTest {
     }
 
     /**
-     * A CMYK JPEG (as print workflows and Photoshop save them, with Adobe's inverted samples): the JDK alone refuses or
-     * miscolours it; the plugin converts it. Pure cyan ink must come out cyan, white paper white.
+     * CMYK and YCCK JPEGs (as print workflows and Photoshop save them, with Adobe's inverted samples): the JDK alone
+     * refuses or miscolours them; the plugin converts them. Pure cyan ink must come out cyan, white paper white.
      */
-    @Test
-    void cmykJpegIsReadInItsColours() throws IOException {
-        WritableRaster r = Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, 16, 16, 4, null);
-        for (int y = 0; y < 16; y++) {
-            for (int x = 0; x < 16; x++) {
-                // Adobe CMYK stores 255 - ink: left half full cyan, right half no ink at all.
-                r.setPixel(x, y, x < 8 ? new int[]{0, 255, 255, 255} : new int[]{255, 255, 255, 255});
-            }
+    @ParameterizedTest(name = "Adobe transform {0}")
+    @ValueSource(ints = {0, 2})
+    void cmykAndYcckJpegsAreReadInTheirColours(int transform) throws IOException {
+        // Adobe CMYK stores 255 - ink: left half full cyan, right half no ink at all.
+        int[] cyan = {0, 255, 255, 255}, paper = {255, 255, 255, 255};
+        if (transform == 2) {   // YCCK: R, G, B = 255 - stored C, M, Y (the ink), turned to YCbCr (JFIF's formulas); K as is
+            cyan = ycc(cyan);
+            paper = ycc(paper);
         }
+        WritableRaster r = Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, 16, 16, 4, null);
+        for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) r.setPixel(x, y, x < 8 ? cyan : paper);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
         try (ImageOutputStream out = ImageIO.createImageOutputStream(b)) {
@@ -149,18 +153,28 @@ class HostileImageTest {
         } finally {
             w.dispose();
         }
-        // The JDK's writer stores the four components as given; Adobe's APP14 marker (transform 0: no colour
-        // transform) is what tells readers, Pillow included, that they are CMYK. It goes right after SOI.
+        // The JDK's writer stores the four components as given; Adobe's APP14 marker (its transform: 0 none, 2 YCCK)
+        // is what tells readers, Pillow included, what they are. It goes right after SOI.
         byte[] raw = b.toByteArray();
-        byte[] app14 = {(byte) 0xFF, (byte) 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0};
+        byte[] app14 = {(byte) 0xFF, (byte) 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, (byte) transform};
         byte[] jpeg = new byte[raw.length + app14.length];
         System.arraycopy(raw, 0, jpeg, 0, 2);
         System.arraycopy(app14, 0, jpeg, 2, app14.length);
         System.arraycopy(raw, 2, jpeg, 2 + app14.length, raw.length - 2);
-        Path f = Files.write(dir.resolve("cmyk.jpg"), jpeg);
+        Path f = Files.write(dir.resolve("cmyk" + transform + ".jpg"), jpeg);
         Rgb8Image img = ImageFiles.read(f);
         int red = img.get(3, 8, 0), green = img.get(3, 8, 1), blue = img.get(3, 8, 2);
         assertTrue(red < 100 && green > 120 && blue > 180, "cyan ink reads as cyan, got " + red + "," + green + "," + blue);
         for (int c = 0; c < 3; c++) assertTrue(img.get(12, 8, c) > 230, "paper reads as white, channel " + c + " = " + img.get(12, 8, c));
+    }
+
+    private static int[] ycc(int[] cmyk) {
+        double r = 255 - cmyk[0], g = 255 - cmyk[1], b = 255 - cmyk[2];
+        return new int[]{to8(0.299 * r + 0.587 * g + 0.114 * b), to8(128 - 0.168736 * r - 0.331264 * g + 0.5 * b),
+                to8(128 + 0.5 * r - 0.418688 * g - 0.081312 * b), cmyk[3]};
+    }
+
+    private static int to8(double v) {
+        return (int) Math.clamp(Math.round(v), 0, 255);
     }
 }
