@@ -5,8 +5,11 @@ import dev.mambaout.natives.jcuda.JCudaDriverBackend;
 import dev.mambaout.natives.panama.PanamaCudaDriver;
 
 import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
@@ -101,7 +104,31 @@ public final class Cuda {
         } catch (CudaUnavailableException | CudaException e) {
             return new Availability(false, "no usable CUDA driver (" + name + " backend): " + e.getMessage());
         } catch (RuntimeException | LinkageError e) {
-            return new Availability(false, "no usable CUDA driver (" + name + " backend): " + e);
+            return new Availability(false, "no usable CUDA driver (" + name + " backend): " + summary(e));
         }
+    }
+
+    /** Lines of a summary beyond the first: enough for each load attempt's own reason. */
+    static final int SUMMARY_CAUSES = 3;
+
+    /**
+     * A one-line account of a failure whose message may be a report of many lines: JCuda's loader puts the nested
+     * stack traces of every attempt into its UnsatisfiedLinkError's message (about 60 lines). Kept: the first line
+     * and the distinct exception lines inside ("java.lang.UnsatisfiedLinkError: libcuda.so.1: cannot open..."), which
+     * say why each attempt failed; stack frames are dropped.
+     */
+    public static String summary(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) return e.getClass().getName();
+        List<String> lines = m.strip().lines().map(String::strip).toList();
+        Set<String> kept = new LinkedHashSet<>();
+        kept.add(e.getClass().getName() + ": " + lines.getFirst());
+        lines.stream().skip(1)
+                .filter(l -> l.matches("(Caused by: )?[\\w$.]+(Error|Exception): .+"))
+                .map(l -> l.replaceFirst("^Caused by: ", ""))
+                .filter(l -> !l.endsWith(lines.getFirst()))
+                .limit(SUMMARY_CAUSES)
+                .forEach(kept::add);
+        return String.join("; ", kept);
     }
 }

@@ -65,4 +65,24 @@ class CudaTest {
             assertEquals(a, Cuda.availability(b), "availability is computed once");
         }
     }
+
+    /** JCuda's loader folds the stack traces of each attempt into one message; the reason must stay one line. */
+    @Test
+    void summaryOfAMultiLineLoaderErrorIsOneLineWithEachAttemptsReason() {
+        StringBuilder m = new StringBuilder("Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"\n"
+                + "Operating system name: Linux\nArchitecture: amd64\nArchitecture bit size: 64\n"
+                + "---(start of nested stack traces)---\nStack trace from the attempt to load the library as a file:\n"
+                + "java.lang.UnsatisfiedLinkError: no JCudaDriver-12.6.0-linux-x86_64 in java.library.path: /usr/lib\n");
+        for (int i = 0; i < 25; i++) m.append("\tat java.base/java.lang.ClassLoader.loadLibrary(ClassLoader.java:").append(i).append(")\n");
+        m.append("Stack trace from the attempt to load the library as a resource:\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver-12.6.0-linux-x86_64.so: libcuda.so.1: cannot open shared object file\n");
+        for (int i = 0; i < 25; i++) m.append("\tat jcuda.LibUtils.loadLibrary(LibUtils.java:").append(i).append(")\n");
+        m.append("---(end of nested stack traces)---\n");
+        String s = Cuda.summary(new UnsatisfiedLinkError(m.toString()));
+        assertFalse(s.contains("\n") || s.contains("LibUtils.java"), s);
+        assertTrue(s.startsWith("java.lang.UnsatisfiedLinkError: Error while loading native library \"JCudaDriver"), s);
+        assertTrue(s.contains("no JCudaDriver-12.6.0-linux-x86_64 in java.library.path") && s.contains("libcuda.so.1: cannot open"), s);
+        assertEquals("java.lang.IllegalStateException: plain", Cuda.summary(new IllegalStateException("plain")));
+        assertEquals("java.lang.IllegalStateException", Cuda.summary(new IllegalStateException()));
+    }
 }

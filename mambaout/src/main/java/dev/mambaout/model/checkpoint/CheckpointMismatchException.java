@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * A checkpoint that does not fit the model it is loaded into. Lists every problem at once (not just the first), so
- * one attempt shows whether the file is for another variant, another num_classes, or another naming.
+ * one attempt shows whether the file is for another variant, another num_classes, or another naming. The message
+ * lists the first {@link #LISTED_PER_SECTION} of each kind; the accessors hold them all.
  *
  * @param missing    model parameters (timm names) the checkpoint lacks
  * @param unexpected checkpoint keys (as written in the file) that match no model parameter
@@ -36,10 +37,17 @@ public final class CheckpointMismatchException extends IllegalArgumentException 
         return b.toString();
     }
 
+    /**
+     * Items listed per section; the rest are counted. A file of another model can differ in every key, and a
+     * hostile one can hold millions of keys, which would make the message itself the problem.
+     */
+    public static final int LISTED_PER_SECTION = 20;
+
     private static void section(StringBuilder b, String title, List<String> items) {
         if (items.isEmpty()) return;
         b.append("\n  ").append(title).append(':');
-        for (String s : items) b.append("\n    ").append(s);
+        for (String s : items.subList(0, Math.min(items.size(), LISTED_PER_SECTION))) b.append("\n    ").append(s);
+        if (items.size() > LISTED_PER_SECTION) b.append("\n    ... and ").append(items.size() - LISTED_PER_SECTION).append(" more");
     }
 
     public List<String> missing() { return missing; }

@@ -49,11 +49,44 @@ public final class Checkpoints {
     }
 
     public static Loaded<double[]> loadDoubles(TensorSource src, ParameterSpec spec, Mode mode) {
-        return load(src, spec, mode, TensorSource::readDoubles, d -> d);
+        return load(src, spec, mode, (s, key) -> finite(s, key, s.readDoubles(key)), d -> d);
     }
 
     public static Loaded<float[]> loadFloats(TensorSource src, ParameterSpec spec, Mode mode) {
-        return load(src, spec, mode, TensorSource::readFloats, Checkpoints::toFloats);
+        return load(src, spec, mode, (s, key) -> finite(s, key, s.readFloats(key)), Checkpoints::toFloats);
+    }
+
+    /**
+     * Refuses a tensor holding NaN or infinity, naming it: such weights (a diverged run, a damaged file, an F16
+     * overflow at save time) would otherwise surface only as NaN logits, far from their cause.
+     */
+    private static double[] finite(TensorSource src, String key, double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                int n = 0;
+                for (double x : v) if (!Double.isFinite(x)) n++;
+                throw nonFinite(src, key, v.length, i, v[i], n);
+            }
+        }
+        return v;
+    }
+
+    private static float[] finite(TensorSource src, String key, float[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                int n = 0;
+                for (float x : v) if (!Float.isFinite(x)) n++;
+                throw nonFinite(src, key, v.length, i, v[i], n);
+            }
+        }
+        return v;
+    }
+
+    private static IllegalArgumentException nonFinite(TensorSource src, String key, int length, int first, double value,
+                                                      int count) {
+        return new IllegalArgumentException("checkpoint " + src + ": tensor '" + key + "' holds " + count + " of " + length
+                + " values that are not finite (first: " + value + " at flat index " + first + "); weights must be "
+                + "finite numbers: the file is damaged or was saved from a diverged run");
     }
 
     /** Opens, loads and closes a checkpoint file, sharded index or directory (see {@link TensorSource#open}). */

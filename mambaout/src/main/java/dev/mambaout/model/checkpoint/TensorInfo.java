@@ -13,7 +13,7 @@ import java.util.List;
 public record TensorInfo(String name, DType dtype, List<Long> shape, long begin, long end) {
 
     public TensorInfo {
-        shape = List.copyOf(shape);
+        shape = Dims.copyOf(shape);
     }
 
     /** Element count; never overflows because the header check already multiplied it out exactly. */

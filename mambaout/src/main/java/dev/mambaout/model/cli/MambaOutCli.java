@@ -72,6 +72,8 @@ public final class MambaOutCli implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(MambaOutCli::handle);
+        // --precision f64 as well as F64, as --model and --cuda-backend take any case.
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }
 

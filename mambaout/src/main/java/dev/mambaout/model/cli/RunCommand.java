@@ -54,9 +54,10 @@ final class RunCommand implements Callable<Integer> {
                     + "Without it the model gets random weights drawn as timm initialises them.")
     Path weights;
 
-    @Option(names = {"-i", "--input"}, paramLabel = "IMAGE|random", split = ",", defaultValue = RANDOM,
+    @Option(names = {"-i", "--input"}, paramLabel = "IMAGE|random", defaultValue = RANDOM,
             description = "PNG or JPEG files, 'random' for a seeded N(0,1) input, or a .safetensors file whose "
-                    + "'input' tensor [N, 3, H, W] is already preprocessed; repeatable. The batch cycles through them. "
+                    + "'input' tensor [N, 3, H, W] is already preprocessed; repeatable, or several separated by commas "
+                    + "(a value naming an existing file is taken whole, commas and all). The batch cycles through them. "
                     + "Default: ${DEFAULT-VALUE}.")
     List<String> inputs;
 
@@ -144,8 +145,11 @@ final class RunCommand implements Callable<Integer> {
                     loaded = Checkpoints.loadFloats(src, ParameterSpec.of(config), Checkpoints.Mode.STRICT);
                 } catch (CheckpointMismatchException e) {
                     List<String> fits = fittingVariants(src, config.numClasses());
-                    String hint = fits.isEmpty() ? "it fits none of the named variants"
-                            : "it fits --model " + String.join(" or --model ", fits);
+                    // The shapes may fit the variant already chosen (the mismatch is then a dtype): not a hint.
+                    boolean shapesFit = fits.remove(config.name());
+                    String hint = !fits.isEmpty() ? "it fits --model " + String.join(" or --model ", fits)
+                            : shapesFit ? "its shapes fit --model " + config.name() + " but some tensors are not floating point"
+                            : "it fits none of the named variants";
                     String[] parts = e.getMessage().split("\n", 2);
                     throw new IllegalArgumentException(parts[0] + "; " + hint + (parts.length > 1 ? "\n" + parts[1] : ""), e);
                 }
@@ -198,12 +202,31 @@ final class RunCommand implements Callable<Integer> {
     /** The inputs as given: one source per image or 'random', one per image of a .safetensors file's input tensor. */
     private List<Source> sources(int perImage, int size) throws IOException {
         List<Source> sources = new ArrayList<>();
-        for (String in : inputs) {
+        for (String in : inputList(inputs)) {
             if (RANDOM.equalsIgnoreCase(in)) sources.add(new Source.Random());
             else if (in.endsWith(".safetensors")) sources.addAll(tensorInputs(in, perImage, size));
             else sources.add(new Source.Image(in, ImageFiles.read(Path.of(in))));
         }
         return sources;
+    }
+
+    /**
+     * The --input values split at commas, except a value that names an existing file: picocli's own splitting would
+     * make a file such as "cat, 2.jpg" impossible to pass.
+     */
+    static List<String> inputList(List<String> values) {
+        List<String> out = new ArrayList<>();
+        for (String v : values) {
+            if (v.contains(",") && !Files.exists(Path.of(v))) {
+                for (String part : v.split(",", -1)) {
+                    if (part.isEmpty()) throw new IllegalArgumentException("--input '" + v + "' has an empty item between commas");
+                    out.add(part);
+                }
+            } else {
+                out.add(v);
+            }
+        }
+        return out;
     }
 
     /** Fills the NCHW batch, cycling through the sources; each random slot draws its own values. */
@@ -234,7 +257,8 @@ final class RunCommand implements Callable<Integer> {
 
     private static List<Source> tensorInputs(String file, int perImage, int size) throws IOException {
         Path path = Path.of(file);
-        if (!Files.isRegularFile(path)) throw new IOException("input file " + file + " does not exist");
+        if (!Files.exists(path)) throw new IOException("input file " + file + " does not exist");
+        if (!Files.isRegularFile(path)) throw new IOException("input " + file + " is not a regular file (a directory, pipe or device)");
         try (TensorSource src = TensorSource.open(path)) {
             if (!src.contains(TENSOR_INPUT)) {
                 throw new IllegalArgumentException("input file " + file + " has no tensor named '" + TENSOR_INPUT + "' (it has "

@@ -78,7 +78,8 @@ class HostileFileTest {
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
             "malformed JSON      | {\"a\": {\"dtype\": \"F32\",                                                  | not well-formed JSON",
             "trailing garbage    | {} {}                                                                          | not well-formed JSON",
-            "not an object       | [1, 2]                                                                         | must be a JSON object, found ARRAY",
+            "not an object       | [1, 2]                                                                         | first byte is '{' (the reference reader's rule), but its first byte is 0x5B",
+            "leading whitespace  | ` {}`                                                                          | but its first byte is 0x20",
             "entry not an object | {\"a\": 5}                                                                     | tensor 'a': entry must be an object",
             "missing dtype       | {\"a\": {\"shape\": [1], \"data_offsets\": [0, 4]}}                            | tensor 'a': entry lacks dtype",
             "missing all         | {\"a\": {}}                                                                    | tensor 'a': entry lacks dtype, shape, data_offsets",
@@ -96,7 +97,10 @@ class HostileFileTest {
             "negative offset     | {\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [-4, 0]}}       | must be non-negative 64-bit integers",
             "three offsets       | {\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4, 8]}}     | must be an array [begin, end]",
             "size disagrees      | {\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 4]}}        | needs 8 bytes but data_offsets [0,4] span 4",
-            "duplicate name      | {\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}, \"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}} | Duplicate field 'a'",
+            "duplicate name      | {\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}, \"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}} | duplicate field 'a'",
+            "duplicate dtype     | {\"a\": {\"dtype\": \"U8\", \"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}} | tensor 'a': duplicate field 'dtype'",
+            "duplicate metadata  | {\"__metadata__\": {\"k\": \"1\", \"k\": \"2\"}, \"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}} | __metadata__ has a duplicate field 'k'",
+            "offsets not array   | {\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": 4}}     | data_offsets must be an array [begin, end], found NUMBER",
             "metadata non-string | {\"__metadata__\": {\"k\": 1}, \"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}} | __metadata__ value for 'k' is not a string",
             "metadata not object | {\"__metadata__\": [], \"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}} | __metadata__ must be an object",
             "overlap             | {\"a\": {\"dtype\": \"U8\", \"shape\": [3], \"data_offsets\": [0, 3]}, \"b\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [2, 4]}} | tensors 'a' [0, 3) and 'b' [2, 4) overlap",
@@ -109,13 +113,14 @@ class HostileFileTest {
 
     @Test
     void deeplyNestedHeaderIsRejected() throws IOException {
-        String header = "{\"a\":" + "[".repeat(5000) + "]".repeat(5000) + "}";
+        // Inside a field the format does not define, which the reader skips (and so must still parse).
+        String header = "{\"a\":{\"extra\":" + "[".repeat(5000) + "]".repeat(5000) + "}}";
         assertRejected(RawFiles.file(dir, "deep", header, zeros(0)), "not well-formed JSON", "nesting depth");
     }
 
     @Test
     void emptyHeaderIsRejected() throws IOException {
-        assertRejected(RawFiles.file(dir, "empty", 0, new byte[0], zeros(0)), "header must be a JSON object");
+        assertRejected(RawFiles.file(dir, "empty", 0, new byte[0], zeros(0)), "header must be a JSON object", "header is empty");
     }
 
     @Test
@@ -167,6 +172,21 @@ class HostileFileTest {
         Path bad = index("{\"weight_map\": ");
         e = assertThrows(IOException.class, () -> TensorSource.open(bad).close());
         assertTrue(e.getMessage().contains("not well-formed JSON"), e.getMessage());
+    }
+
+    @Test
+    void shardIndexWithDuplicateOrTrailingContentIsRejected() throws IOException {
+        shard("s1.safetensors");
+        Path dup = index("{\"weight_map\": {\"w\": \"s1.safetensors\", \"w\": \"s1.safetensors\"}}");
+        IOException e = assertThrows(IOException.class, () -> TensorSource.open(dup).close());
+        assertTrue(e.getMessage().contains("not well-formed JSON") && e.getMessage().contains("Duplicate field 'w'"), e.getMessage());
+        Path trailing = index("{\"weight_map\": {\"w\": \"s1.safetensors\"}} {}");
+        e = assertThrows(IOException.class, () -> TensorSource.open(trailing).close());
+        assertTrue(e.getMessage().contains("trailing content"), e.getMessage());
+        Path ok = index("{\"extra\": [1, {\"a\": 2}], \"metadata\": {\"total_size\": 8}, \"weight_map\": {\"w\": \"s1.safetensors\"}}");
+        try (TensorSource src = TensorSource.open(ok)) {
+            assertTrue(src.contains("w") && "8".equals(src.metadata().get("total_size")), src.toString());
+        }
     }
 
     @Test

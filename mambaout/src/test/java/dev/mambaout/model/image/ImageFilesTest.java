@@ -89,7 +89,7 @@ class ImageFilesTest {
         byte[] bytes = Files.readAllBytes(ok);
         Path cut = Files.write(dir.resolve("cut.png"), Arrays.copyOf(bytes, bytes.length / 2));
         var e = assertThrows(IOException.class, () -> ImageFiles.read(cut));
-        assertTrue(e.getMessage().startsWith("cannot decode image") && e.getMessage().contains("cut.png"), e.getMessage());
+        assertTrue(e.getMessage().contains("cut.png is damaged") && e.getMessage().contains("truncated"), e.getMessage());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.mambaout.natives.jcuda;
 
+import dev.mambaout.natives.Cuda;
 import dev.mambaout.natives.CudaDriver;
 import dev.mambaout.natives.CudaException;
 import dev.mambaout.natives.CudaUnavailableException;
@@ -72,7 +73,7 @@ public final class JCudaDriverBackend implements CudaDriver {
             status = JCudaDriver.cuInit(0);
         } catch (LinkageError e) {
             throw new CudaUnavailableException("JCuda's native driver library did not load (org.jcuda:jcuda-natives"
-                    + " for this platform must be on the class path): " + e, e);
+                    + " for this platform must be on the class path): " + Cuda.summary(e), e);
         }
         if (status != CUresult.CUDA_SUCCESS) {
             CudaException e = error("cuInit", status);
