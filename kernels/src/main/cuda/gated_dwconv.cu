@@ -10,13 +10,18 @@
 //     16 bytes wide where the shape allows, into shared memory as f32; then warp w owns tile column w, lane l channel
 //     l of the chunk, with the k*k weights and the th outputs of its column in registers, and slides down the halo
 //     rows: each shared-memory value is read once per thread and feeds up to k outputs (k*(th+k-1) reads for th
-//     outputs, 12 per output at k = 7, instead of 49). The halo re-reads (neighbouring tiles) come from L2.
+//     outputs, 12 per output at k = 7, instead of 49). The halo re-reads (neighbouring tiles) come from L2. The
+//     item's halo loads, its g values and its weights are all issued before the first use (one wait for memory), the
+//     g values and weights parked in shared memory so they do not hold registers through the conv.
 //   - pointwise items: the i columns, act(g) * i, 1024 units per block, all loads issued before the first use.
 // Work items are numbered conv first, then pointwise; blocks walk them grid-stride, so any grid is correct (the
 // Java geometry, GatedDwConvKernels, gives one block per item). k = 1, 3, 5, 7 are compiled with k known; any other
 // odd k takes a direct path (each output's k*k taps read from global memory through L1: slow, but right).
 // Vector units (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the unit and x, out are
 // 16-byte aligned; one channel per unit otherwise.
+// Where it stands (H200, lab round 2): 27-39% of copy bandwidth in f32 and 14-22% in bf16 at the batch-256 shapes,
+// bound by the conv items (time follows the conv outputs, bf16 barely faster than f32), not by bytes; ptxas reports
+// 128 registers with ~100 bytes of spills. 1.9-2.7x faster than PyTorch's unfused cuDNN sequence.
 #include "common.cuh"
 #include <cuda_bf16.h>
 #include <cstdint>
@@ -27,7 +32,20 @@ constexpr int GD_CHUNK = WARP_SIZE;       // conv channels per conv item: one pe
 constexpr int GD_TILE_MAX = GD_WARPS;     // tile edge: one warp per tile column, one register per tile row
 constexpr int GD_SMEM_K = 7;              // the largest k with a shared-memory tile
 constexpr int GD_HALO_MAX = GD_TILE_MAX + GD_SMEM_K - 1;
-constexpr int GD_PW_UNROLL = 4;
+// Loads a thread issues before the first use: halo units per batch, pointwise units per item (the lab overrides
+// them with -D to compare; GatedDwConvKernels.POINTWISE_UNITS mirrors the pointwise one).
+#ifndef GD_HALO_BATCH_N
+#define GD_HALO_BATCH_N 4
+#endif
+#ifndef GD_PW_UNROLL_N
+#define GD_PW_UNROLL_N 4
+#endif
+// Resident blocks per SM the registers are capped for (2: 128 registers).
+#ifndef GD_MIN_BLOCKS
+#define GD_MIN_BLOCKS 2
+#endif
+constexpr int GD_HALO_BATCH = GD_HALO_BATCH_N;
+constexpr int GD_PW_UNROLL = GD_PW_UNROLL_N;
 constexpr int GD_PW_UNITS = GD_BLOCK * GD_PW_UNROLL;
 
 __host__ __device__ constexpr int gd_ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -166,43 +184,91 @@ __device__ void gd_conv_smem(T* __restrict__ out, const T* __restrict__ x, const
     const T* c = x + (2 * s.hidden - s.conv);
     constexpr int UNITS = GD_CHUNK / U;   // per halo pixel
 
+    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
+    const int ch = tile.c0 + lane, xo = tile.x0 + warp;
+    const bool computes = warp < s.tw && xo < s.W && ch < s.conv;
+
     // Halo of c for channels [c0, c0 + 32) into shared memory [sh][sw][32], zeros outside the image and past conv.
-    #pragma unroll 4
-    for (int e = threadIdx.x; e < sh * sw * UNITS; e += GD_BLOCK) {
-        const int uu = e % UNITS, pix = e / UNITS;
-        const int sy = pix / sw, sx = pix - sy * sw;
-        const int yy = tile.y0 - P + sy, xx = tile.x0 - P + sx, ch = tile.c0 + uu * U;
-        float v[U];
-        if (yy >= 0 && yy < s.H && xx >= 0 && xx < s.W && ch < s.conv) {
-            const GdRaw<T, U> r = gd_load<T, U, false>(c + (img + (long long)yy * s.W + xx) * 2 * s.hidden + ch);
-            #pragma unroll
-            for (int i = 0; i < U; i++) v[i] = r.get(i);
-        } else {
-            #pragma unroll
-            for (int i = 0; i < U; i++) v[i] = 0.0f;
+    // Each batch issues all its loads (and, in the first, this thread's g values) before the first use, so an item
+    // waits for memory once (the f32 and bf16 vector halos fit one batch), not once per load.
+    const int halo_units = sh * sw * UNITS;
+    // This thread's g values are loaded with the first batch and parked in shared memory (gate[r][warp][lane]) until
+    // the conv is done: held in registers next to the k*k weights they made the compiler spill.
+    float* gate = halo + GD_HALO_MAX * GD_HALO_MAX * GD_CHUNK;
+    // The chunk's weights go through shared memory too: read from global after the barrier, the compiler hoisted
+    // them (read-only loads) above it, and the 49 weights then lived next to the halo batch: spills.
+    float* wsm = gate + GD_TILE_MAX * GD_WARPS * GD_CHUNK;
+    constexpr int W_PER_THREAD = gd_ceil_div(K * K * GD_CHUNK, GD_BLOCK);
+    T g[GD_TILE_MAX];
+    float wt[W_PER_THREAD];
+    for (int base = 0; base < halo_units; base += GD_HALO_BATCH * GD_BLOCK) {
+        GdRaw<T, U> raw[GD_HALO_BATCH];
+        int dst[GD_HALO_BATCH];
+        bool inside[GD_HALO_BATCH];
+        #pragma unroll
+        for (int j = 0; j < GD_HALO_BATCH; j++) {
+            const int e = base + j * GD_BLOCK + threadIdx.x;
+            const int uu = e % UNITS, pix = e / UNITS;
+            const int sy = pix / sw, sx = pix - sy * sw;
+            const int yy = tile.y0 - P + sy, xx = tile.x0 - P + sx, cc = tile.c0 + uu * U;
+            dst[j] = e < halo_units ? pix * GD_CHUNK + uu * U : -1;
+            inside[j] = e < halo_units && yy >= 0 && yy < s.H && xx >= 0 && xx < s.W && cc < s.conv;
+            if (inside[j]) raw[j] = gd_load<T, U, false>(c + (img + (long long)yy * s.W + xx) * 2 * s.hidden + cc);
         }
-        float* dst = halo + pix * GD_CHUNK + uu * U;
-        if constexpr (U == 4 || U == 8) {
+        if (base == 0) {
             #pragma unroll
-            for (int i = 0; i < U; i += 4) *reinterpret_cast<float4*>(dst + i) = make_float4(v[i], v[i + 1], v[i + 2], v[i + 3]);
-        } else {
+            for (int j = 0; j < W_PER_THREAD; j++) {
+                const int e = j * GD_BLOCK + threadIdx.x, cc = tile.c0 + e % GD_CHUNK;
+                if (e < K * K * GD_CHUNK) wt[j] = cc < s.conv ? weight[(e / GD_CHUNK) * s.conv + cc] : 0.0f;
+            }
+        }
+        if (base == 0 && computes) {
             #pragma unroll
-            for (int i = 0; i < U; i++) dst[i] = v[i];
+            for (int r = 0; r < GD_TILE_MAX; r++) {
+                const int yo = tile.y0 + r;
+                if (r < s.th && yo < s.H) g[r] = x[(img + (long long)yo * s.W + xo) * 2 * s.hidden + s.hidden - s.conv + ch];
+            }
+        }
+        if (base == 0) {
+            #pragma unroll
+            for (int j = 0; j < W_PER_THREAD; j++) {
+                const int e = j * GD_BLOCK + threadIdx.x;
+                if (e < K * K * GD_CHUNK) wsm[e] = wt[j];
+            }
+        }
+        if (base == 0 && computes) {
+            #pragma unroll
+            for (int r = 0; r < GD_TILE_MAX; r++) {
+                if (r < s.th && tile.y0 + r < s.H) gate[(r * GD_WARPS + warp) * GD_CHUNK + lane] = gd_to_float(g[r]);
+            }
+        }
+        #pragma unroll
+        for (int j = 0; j < GD_HALO_BATCH; j++) {
+            if (dst[j] < 0) continue;
+            float v[U];
+            #pragma unroll
+            for (int i = 0; i < U; i++) v[i] = inside[j] ? raw[j].get(i) : 0.0f;
+            float* d = halo + dst[j];
+            if constexpr (U == 4 || U == 8) {
+                #pragma unroll
+                for (int i = 0; i < U; i += 4) *reinterpret_cast<float4*>(d + i) = make_float4(v[i], v[i + 1], v[i + 2], v[i + 3]);
+            } else {
+                d[0] = v[0];
+            }
         }
     }
     __syncthreads();
 
-    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
-    const int ch = tile.c0 + lane, xo = tile.x0 + warp;
-    if (warp < s.tw && xo < s.W && ch < s.conv) {
+    if (computes) {
         float w[K * K];
         #pragma unroll
-        for (int tap = 0; tap < K * K; tap++) w[tap] = __ldg(weight + tap * s.conv + ch);
+        for (int tap = 0; tap < K * K; tap++) w[tap] = wsm[tap * GD_CHUNK + lane];
         float acc[GD_TILE_MAX];
         const float b = __ldg(bias + ch);
         #pragma unroll
         for (int r = 0; r < GD_TILE_MAX; r++) acc[r] = b;
-        // Halo row ir feeds output rows r = ir - ky; rows past the tile's th are computed and dropped.
+        // Halo row ir feeds output rows r = ir - ky; rows past the tile's th are computed and dropped. (Holding one
+        // tap column of k weights at a time instead of all k*k was 10-25% slower: lab round 3.)
         #pragma unroll
         for (int ir = 0; ir < GD_TILE_MAX + K - 1; ir++) {
             if (ir < sh) {
@@ -218,10 +284,14 @@ __device__ void gd_conv_smem(T* __restrict__ out, const T* __restrict__ x, const
                 }
             }
         }
+        const int j = s.hidden - s.conv + ch;
         #pragma unroll
         for (int r = 0; r < GD_TILE_MAX; r++) {
             const int yo = tile.y0 + r;
-            if (r < s.th && yo < s.H) gd_conv_store(out, x, s, img + (long long)yo * s.W + xo, ch, acc[r]);
+            if (r < s.th && yo < s.H) {
+                const float gv = gate[(r * GD_WARPS + warp) * GD_CHUNK + lane];
+                out[(img + (long long)yo * s.W + xo) * s.hidden + j] = gd_from_float<T>(gd_act(gv, s.act) * acc[r]);
+            }
         }
     }
     __syncthreads();   // the next item (grid-stride) overwrites the halo
@@ -282,7 +352,7 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
 template <typename T>
 __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                            const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act) {
-    __shared__ __align__(16) float halo[GD_HALO_MAX * GD_HALO_MAX * GD_CHUNK];
+    __shared__ __align__(16) float halo[(GD_HALO_MAX * GD_HALO_MAX + GD_TILE_MAX * GD_WARPS + GD_SMEM_K * GD_SMEM_K) * GD_CHUNK];   // + gate, weights
     const GdShape s(N, H, W, hidden, conv, k, act);
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
@@ -292,13 +362,13 @@ __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const f
     }
 }
 
-extern "C" __global__ void __launch_bounds__(GD_BLOCK, 2) gated_dwconv_forward_f32(float* __restrict__ out,
+extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_f32(float* __restrict__ out,
         const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
         int W, int hidden, int conv_channels, int kernel_size, int act) {
     gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act);
 }
 
-extern "C" __global__ void __launch_bounds__(GD_BLOCK, 2) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
+extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
         const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N,
         int H, int W, int hidden, int conv_channels, int kernel_size, int act) {
     gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act);

@@ -85,7 +85,7 @@ class GatedDwConvGpuTest {
 
         try (Device dev = GpuSupport.open(backend); Stream s = dev.newStream();
              DeviceArena arena = dev.newArena(32L << 20);
-             PinnedBuffer host = dev.newPinned(4L * Math.max((long) tokens * 2 * hidden, (long) k * k * conv) + 64)) {
+             PinnedBuffer host = dev.newPinned(4L * Math.max(tokens * 2 * hidden + 1, conv * k * k))) {
             int off = misaligned ? 1 : 0;
             Tensor xa = arena.allocate(dtype, Shape.of(tokens * 2 * hidden + off));
             Tensor oa = arena.allocate(dtype, Shape.of((tokens * hidden + off + 1) / 2 * 2));   // whole 32-bit words

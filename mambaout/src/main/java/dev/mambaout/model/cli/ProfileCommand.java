@@ -33,8 +33,8 @@ final class ProfileCommand implements Callable<Integer> {
     @Option(names = {"-b", "--batch"}, defaultValue = "64", paramLabel = "N", description = "Batch size. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = {"--precision"}, defaultValue = "bf16", paramLabel = "f32|tf32|bf16", description = "Default: ${DEFAULT-VALUE}.")
-    String precision;
+    @Option(names = {"--precision"}, defaultValue = "BF16", paramLabel = "f32|tf32|bf16", description = "Default: ${DEFAULT-VALUE}.")
+    Precision precision;
 
     @Option(names = {"--image-size"}, paramLabel = "PIXELS", description = "Default: the variant's (224).")
     Integer imageSize;
@@ -51,7 +51,7 @@ final class ProfileCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         MambaOutConfig config = MambaOutConfig.variant(model);
-        Precision p = Precision.parse(precision);
+        Precision p = precision;
         int size = imageSize != null ? imageSize : config.imageSize();
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         if (reps < 1) throw new IllegalArgumentException("--reps must be >= 1, got " + reps);

@@ -76,14 +76,14 @@ final class RunCommand implements Callable<Integer> {
             description = "Worker threads of the CPU executor. Default: all available processors.")
     Integer threads;
 
-    @Option(names = {"--device"}, defaultValue = "auto", paramLabel = "gpu|cpu|auto",
+    @Option(names = {"--device"}, defaultValue = "AUTO", paramLabel = "gpu|cpu|auto",
             description = "Where to run: gpu, cpu (the CPU executor), or auto (the GPU when one is usable). Default: ${DEFAULT-VALUE}.")
-    String device;
+    DeviceChoice device;
 
-    @Option(names = {"--precision"}, defaultValue = "f32", paramLabel = "f32|tf32|bf16",
+    @Option(names = {"--precision"}, defaultValue = "F32", paramLabel = "f32|tf32|bf16",
             description = "GPU storage and GEMM precision (the CPU executor always computes in float with double "
                     + "accumulation). Default: ${DEFAULT-VALUE}.")
-    String precision;
+    dev.mambaout.runtime.exec.Precision precision;
 
     @Option(names = {"-k", "--top"}, defaultValue = "5", paramLabel = "K", description = "Classes to print per input. Default: ${DEFAULT-VALUE}.")
     int top;
@@ -160,7 +160,7 @@ final class RunCommand implements Callable<Integer> {
         }
         double loadMs = (System.nanoTime() - t0) / 1e6;
 
-        InferenceOptions options = new InferenceOptions(DeviceChoice.parse(device), dev.mambaout.runtime.exec.Precision.parse(precision),
+        InferenceOptions options = new InferenceOptions(device, precision,
                 n, size, size, Cuda.configuredBackend(), 0, workers);
         out.printf(Locale.ROOT, "model    mambaout_%s: %,d parameters, %.2f GMACs per %dx%d image, %d classes%n", config.name(),
                 ModelStats.params(config), ModelStats.gmacs(config, size, size), size, size, config.numClasses());

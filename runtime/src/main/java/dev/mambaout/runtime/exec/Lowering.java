@@ -14,6 +14,7 @@ import dev.mambaout.graph.ops.Linear;
 import dev.mambaout.graph.ops.MeanHW;
 import dev.mambaout.graph.ops.NchwToNhwc;
 import dev.mambaout.graph.ops.Op;
+import dev.mambaout.kernels.GatedDwConvKernels;
 import dev.mambaout.kernels.Im2colKernels;
 import dev.mambaout.natives.blas.CudaDataType;
 import dev.mambaout.natives.blas.Epilogue;
@@ -273,11 +274,8 @@ final class Lowering {
         int c = wd[0], k = wd[2];
         String wName = g.weight().name();
         // Tap-major [k*k, c]: a warp reading one tap of consecutive channels reads consecutive floats.
-        Weight taps = weight(wName + ":taps", DType.F32, Shape.of(k * k, c), src -> {
-            float[] v = src.values(wName), p = new float[v.length];
-            for (int ch = 0; ch < c; ch++) for (int q = 0; q < k * k; q++) p[q * c + ch] = v[ch * k * k + q];
-            return p;
-        });
+        Weight taps = weight(wName + ":taps", DType.F32, Shape.of(k * k, c),
+                src -> GatedDwConvKernels.packTapMajor(src.values(wName), c, k));
         Weight bias = f32(g.bias());
         long tokens = out.shape().numel() / out.shape().dims()[out.shape().rank() - 1];
         var act = g.act();

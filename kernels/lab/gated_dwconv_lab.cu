@@ -1,0 +1,312 @@
+// Kernel lab for the gated_dwconv family (fused depthwise conv + gating, forward): numbered variants, a CPU
+// double-precision check on random odd shapes with outputs poisoned, and a timing loop (3 warm-ups, median of 20,
+// L2 flushed by a 256 MB memset before each run) at MambaOut's batch-256 shapes, printing GB/s against the measured
+// device-to-device copy bandwidth. v3 IS the mainline (the mainline source is included, not copied); v2 runs the
+// mainline's work items with the conv taps read from global memory (its any-k path) instead of the shared tile.
+//
+//   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/gated_dwconv_lab kernels/lab/gated_dwconv_lab.cu
+//   /tmp/gated_dwconv_lab            # validate, then time
+//   /tmp/gated_dwconv_lab --check    # validate only (e.g. under compute-sanitizer)
+#include "../src/main/cuda/gated_dwconv.cu"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
+    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
+
+// ---------------------------------------------------------------- variants
+// 1: one thread per output element (token, channel), channel fastest: coalesced, scalar, the k*k taps straight from
+// global memory (each c value is read by k*k threads, through L1/L2), no vector loads.
+template <typename T>
+__global__ void gd_v1(T* out, const T* x, const float* w, const float* b, int N, int H, int W, int hidden, int conv,
+                      int k, int act) {
+    const long long total = (long long)N * H * W * hidden;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total; e += (long long)gridDim.x * blockDim.x) {
+        const long long t = e / hidden;
+        const int j = (int)(e - t * hidden), split = hidden - conv;
+        const float g = gd_to_float(x[t * 2 * hidden + j]);
+        float v;
+        if (j < split) {
+            v = gd_to_float(x[t * 2 * hidden + hidden + j]);
+        } else {
+            const int ch = j - split, P = k / 2;
+            const int xo = (int)(t % W), yo = (int)((t / W) % H);
+            const long long img = t - (long long)yo * W - xo;
+            v = b[ch];
+            for (int ky = 0; ky < k; ky++) {
+                const int yy = yo + ky - P;
+                if (yy < 0 || yy >= H) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    const int xx = xo + kx - P;
+                    if (xx < 0 || xx >= W) continue;
+                    v = fmaf(w[(ky * k + kx) * conv + ch],
+                             gd_to_float(x[(img + (long long)yy * W + xx) * 2 * hidden + 2 * hidden - conv + ch]), v);
+                }
+            }
+        }
+        out[e] = gd_from_float<T>(gd_act(g, act) * v);
+    }
+}
+
+// 2: the mainline's work items and pointwise path (16-byte units), conv taps from global memory (gd_conv_direct).
+template <typename T, int U>
+__device__ void gd_v2_units(T* out, const T* x, const float* w, const float* b, const GdShape& s) {
+    const long long conv_items = (long long)s.N * s.tiles_y * s.tiles_x * s.chunks;
+    const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
+    const long long items = conv_items + (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    for (long long item = blockIdx.x; item < items; item += gridDim.x) {
+        if (item < conv_items) gd_conv_direct<T>(out, x, w, b, s, (int)item);
+        else gd_pointwise<T, U>(out, x, s, item - conv_items);
+    }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(GD_BLOCK) gd_v2(T* out, const T* x, const float* w, const float* b, int N, int H,
+                                                  int W, int hidden, int conv, int k, int act) {
+    const GdShape s(N, H, W, hidden, conv, k, act);
+    constexpr int V = 16 / sizeof(T);
+    if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) gd_v2_units<T, V>(out, x, w, b, s);
+    else gd_v2_units<T, 1>(out, x, w, b, s);
+}
+
+// Host mirror of GatedDwConvKernels.geometry: one block per work item.
+static long long mainline_grid(int N, int H, int W, int hidden, int conv, int eb) {
+    const int th = gd_tile(H), tw = gd_tile(W), u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
+    const long long conv_items = (long long)N * gd_ceil_div(H, th) * gd_ceil_div(W, tw) * gd_ceil_div(conv, GD_CHUNK);
+    const long long pw = (long long)N * H * W * ((hidden - conv) / u);
+    return conv_items + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
+}
+
+template <typename T>
+static void launch(int v, T* out, const T* x, const float* w, const float* b, int N, int H, int W, int hidden,
+                   int conv, int k, int act, long long grid_override = 0) {
+    const long long grid = grid_override > 0 ? grid_override : mainline_grid(N, H, W, hidden, conv, sizeof(T));
+    if (v == 1) {
+        const long long total = (long long)N * H * W * hidden;
+        gd_v1<T><<<(unsigned)std::min<long long>((total + 255) / 256, 132LL * 64), 256>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+    } else if (v == 2) {
+        gd_v2<T><<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+    } else if constexpr (sizeof(T) == 4) {   // 3: the mainline
+        gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+    } else {
+        gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+    }
+    CK(cudaGetLastError());
+}
+
+// ---------------------------------------------------------------- host helpers
+static float bf16_round(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    u += 0x7fff + ((u >> 16) & 1);
+    u &= 0xffff0000u;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static uint16_t to_bf16(float f) { uint32_t u; memcpy(&u, &f, 4); return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16); }
+static float from_bf16(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+
+static double act_ref(double v, int act) { return act == 0 ? 0.5 * v * (1 + erf(v / sqrt(2.0))) : v / (1 + exp(-v)); }
+
+// torch_w [conv, 1, k, k] -> out [tokens, hidden] in double.
+static std::vector<double> reference(const std::vector<float>& x, const std::vector<float>& tw, const std::vector<float>& b,
+                                     int N, int H, int W, int hidden, int conv, int k, int act) {
+    std::vector<double> out((size_t)N * H * W * hidden);
+    const int split = hidden - conv, P = k / 2;
+    for (int n = 0; n < N; n++) for (int y = 0; y < H; y++) for (int xo = 0; xo < W; xo++) {
+        const size_t t = ((size_t)n * H + y) * W + xo;
+        for (int j = 0; j < hidden; j++) {
+            double v;
+            if (j < split) {
+                v = x[t * 2 * hidden + hidden + j];
+            } else {
+                const int ch = j - split;
+                v = b[ch];
+                for (int ky = 0; ky < k; ky++) for (int kx = 0; kx < k; kx++) {
+                    const int yy = y + ky - P, xx = xo + kx - P;
+                    if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                    v += (double)tw[((size_t)ch * k + ky) * k + kx] *
+                         x[(((size_t)n * H + yy) * W + xx) * 2 * hidden + 2 * hidden - conv + ch];
+                }
+            }
+            out[t * hidden + j] = act_ref(x[t * 2 * hidden + j], act) * v;
+        }
+    }
+    return out;
+}
+
+static std::vector<float> pack(const std::vector<float>& tw, int conv, int k) {
+    std::vector<float> p(tw.size());
+    for (int ch = 0; ch < conv; ch++) for (int tap = 0; tap < k * k; tap++) p[(size_t)tap * conv + ch] = tw[(size_t)ch * k * k + tap];
+    return p;
+}
+
+struct Case { int hidden, conv, k, N, H, W, act; };
+
+// Runs variant v (0 grid = its own) on one random case, misaligned = x and out one element off 16 bytes.
+template <typename T>
+static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned, long long grid) {
+    const size_t tokens = (size_t)c.N * c.H * c.W, nx = tokens * 2 * c.hidden, no = tokens * c.hidden;
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::vector<float> x(nx), tw((size_t)c.conv * c.k * c.k), b(c.conv);
+    for (auto& e : x) { e = nd(rng); if (sizeof(T) == 2) e = bf16_round(e); }
+    for (auto& e : tw) e = nd(rng) / c.k;
+    for (auto& e : b) e = 0.5f * nd(rng);
+    const std::vector<double> ref = reference(x, tw, b, c.N, c.H, c.W, c.hidden, c.conv, c.k, c.act);
+    const std::vector<float> wp = pack(tw, c.conv, c.k);
+    const int off = misaligned ? 1 : 0;
+    std::vector<T> hx(nx + off), ho(no + off);
+    for (size_t i = 0; i < nx; i++) {
+        if constexpr (sizeof(T) == 4) hx[i + off] = x[i];
+        else { uint16_t h = to_bf16(x[i]); memcpy(&hx[i + off], &h, 2); }
+    }
+    T *dx, *dout; float *dw, *db;
+    CK(cudaMalloc(&dx, (nx + off) * sizeof(T))); CK(cudaMalloc(&dout, (no + off) * sizeof(T) + 4));
+    CK(cudaMalloc(&dw, wp.size() * 4)); CK(cudaMalloc(&db, b.size() * 4));
+    CK(cudaMemcpy(dx, hx.data(), (nx + off) * sizeof(T), cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dw, wp.data(), wp.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(db, b.data(), b.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemset(dout, 0xff, (no + off) * sizeof(T) + 4));   // NaN in f32 and bf16
+    launch<T>(v, dout + off, dx + off, dw, db, c.N, c.H, c.W, c.hidden, c.conv, c.k, c.act, grid);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(ho.data(), dout, (no + off) * sizeof(T), cudaMemcpyDeviceToHost));
+    double num = 0, den = 0;
+    for (size_t i = 0; i < no; i++) {
+        float g;
+        if constexpr (sizeof(T) == 4) g = ho[i + off];
+        else { uint16_t h; memcpy(&h, &ho[i + off], 2); g = from_bf16(h); }
+        const double d = g - ref[i];
+        if (std::isnan(d)) { num = INFINITY; break; }
+        num += d * d; den += ref[i] * ref[i];
+    }
+    CK(cudaFree(dx)); CK(cudaFree(dout)); CK(cudaFree(dw)); CK(cudaFree(db));
+    return sqrt(num) / std::max(sqrt(den), 1e-300);
+}
+
+static int validate() {
+    const Case cases[] = {
+        {170, 80, 7, 2, 7, 7, 0}, {42, 16, 7, 1, 3, 5, 0}, {128, 48, 7, 2, 14, 14, 0}, {256, 96, 7, 1, 28, 28, 1},
+        {64, 32, 7, 1, 13, 17, 0}, {64, 64, 3, 1, 9, 11, 1}, {33, 7, 5, 2, 6, 5, 0}, {96, 40, 1, 3, 5, 4, 1},
+        {48, 24, 9, 1, 12, 10, 0}, {40, 20, 7, 3, 1, 1, 0}, {768, 288, 7, 1, 7, 7, 0}, {3, 1, 3, 1, 2, 3, 1},
+        {512, 192, 7, 2, 14, 14, 0}, {16, 16, 5, 1, 20, 3, 0}, {85, 85, 7, 1, 8, 8, 1}, {1536, 576, 7, 1, 7, 7, 0},
+        {200, 5, 11, 1, 9, 12, 0}, {128, 48, 7, 1, 56, 56, 0}};
+    std::mt19937 rng(12345);
+    int failed = 0, n = 0;
+    for (const Case& c : cases) {
+        for (int v = 1; v <= 3; v++) {
+            for (int bf = 0; bf < 2; bf++) {
+                for (int mode = 0; mode < (v == 3 ? 3 : 1); mode++) {   // mainline also misaligned, and on a 7-block grid
+                    const bool mis = mode == 1;
+                    const long long grid = mode == 2 ? 7 : 0;
+                    const double e = bf ? check_one<__nv_bfloat16>(v, c, rng, mis, grid) : check_one<float>(v, c, rng, mis, grid);
+                    const double tol = bf ? 1e-2 : 1e-5;
+                    n++;
+                    if (!(e < tol)) {
+                        failed++;
+                        printf("FAIL v%d %s hidden=%d conv=%d k=%d NHW=%d,%d,%d act=%d %s: rel err %.3g\n", v,
+                               bf ? "bf16" : "f32", c.hidden, c.conv, c.k, c.N, c.H, c.W, c.act,
+                               mode == 1 ? "misaligned" : mode == 2 ? "grid=7" : "", e);
+                    }
+                }
+            }
+        }
+    }
+    printf("validation: %d cases, %d failed\n", n, failed);
+    return failed;
+}
+
+static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
+
+template <typename F>
+static float time_ms(F body, void* flush, size_t flush_bytes, int reps) {
+    cudaEvent_t a, b; CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
+    std::vector<float> t;
+    for (int i = 0; i < reps + 3; i++) {
+        CK(cudaMemsetAsync(flush, i & 0xff, flush_bytes));   // evicts the inputs from L2 between runs
+        CK(cudaEventRecord(a)); body(); CK(cudaEventRecord(b)); CK(cudaEventSynchronize(b));
+        float ms; CK(cudaEventElapsedTime(&ms, a, b));
+        if (i >= 3) t.push_back(ms);
+    }
+    CK(cudaEventDestroy(a)); CK(cudaEventDestroy(b));
+    return median(t);
+}
+
+int main(int argc, char** argv) {
+    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
+    printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
+    const bool time_only = argc > 1 && !strcmp(argv[1], "--time-v3");   // skip validation and v1, v2
+    const int failed = time_only ? 0 : validate();
+    if (argc > 1 && !strcmp(argv[1], "--check")) return failed ? 1 : 0;
+    printf("GD_HALO_BATCH %d, GD_PW_UNROLL %d\n", GD_HALO_BATCH, GD_PW_UNROLL);
+
+    const size_t flush_bytes = 256u << 20;
+    void* flush; CK(cudaMalloc(&flush, flush_bytes));
+    double copy_gbs;
+    {
+        const size_t bytes = 1u << 30;
+        void *s, *d; CK(cudaMalloc(&s, bytes)); CK(cudaMalloc(&d, bytes));
+        CK(cudaMemset(s, 1, bytes));
+        float ms = time_ms([&] { CK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice)); }, flush, flush_bytes, 20);
+        copy_gbs = 2.0 * bytes / ms / 1e6;
+        printf("copy D2D 1 GB: %.3f ms = %.0f GB/s (read + write)\n", ms, copy_gbs);
+        CK(cudaFree(s)); CK(cudaFree(d));
+    }
+    struct Shape { const char* model; int stage, H, hidden, conv; };
+    const Shape shapes[] = {
+        {"femto", 1, 56, 128, 48}, {"femto", 2, 28, 256, 96}, {"femto", 3, 14, 512, 192}, {"femto", 4, 7, 768, 288},
+        {"tiny", 1, 56, 256, 96}, {"tiny", 2, 28, 512, 192}, {"tiny", 3, 14, 1024, 384}, {"tiny", 4, 7, 1536, 576}};
+    const int N = 256, k = 7;
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    printf("\n| model | stage | dtype | tokens | hidden | conv | MB | floor us | halo MB (L2) | v1 us | v2 us | v3 us | v3 GB/s | v3 %% of copy |\n");
+    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (int bf = 0; bf < 2; bf++) {
+        for (const Shape& sh : shapes) {
+            const int H = sh.H, W = sh.H, hidden = sh.hidden, conv = sh.conv;
+            const size_t eb = bf ? 2 : 4, tokens = (size_t)N * H * W, nx = tokens * 2 * hidden, no = tokens * hidden;
+            void *dx, *dout; float *dw, *db;
+            CK(cudaMalloc(&dx, nx * eb)); CK(cudaMalloc(&dout, no * eb));
+            CK(cudaMalloc(&dw, (size_t)k * k * conv * 4)); CK(cudaMalloc(&db, conv * 4));
+            {   // random data (never time on zeros): fill on the host once per shape
+                std::vector<float> hx(nx);
+                for (auto& e : hx) e = nd(rng);
+                if (bf) {
+                    std::vector<uint16_t> hb(nx);
+                    for (size_t i = 0; i < nx; i++) hb[i] = to_bf16(hx[i]);
+                    CK(cudaMemcpy(dx, hb.data(), nx * 2, cudaMemcpyHostToDevice));
+                } else {
+                    CK(cudaMemcpy(dx, hx.data(), nx * 4, cudaMemcpyHostToDevice));
+                }
+                std::vector<float> hw((size_t)k * k * conv), hb(conv);
+                for (auto& e : hw) e = nd(rng) / k;
+                for (auto& e : hb) e = nd(rng);
+                CK(cudaMemcpy(dw, hw.data(), hw.size() * 4, cudaMemcpyHostToDevice));
+                CK(cudaMemcpy(db, hb.data(), hb.size() * 4, cudaMemcpyHostToDevice));
+            }
+            const double bytes = (double)tokens * 3 * hidden * eb;
+            const int th = gd_tile(H), tw = gd_tile(W);
+            const double halo = (double)N * gd_ceil_div(H, th) * gd_ceil_div(W, tw) * (th + k - 1) * (tw + k - 1) * conv * eb
+                                - (double)tokens * conv * eb;
+            float ms[4] = {0, 0, 0, 0};
+            for (int v = time_only ? 3 : 1; v <= 3; v++) {
+                ms[v] = time_ms([&] {
+                    if (bf) launch<__nv_bfloat16>(v, (__nv_bfloat16*)dout, (const __nv_bfloat16*)dx, dw, db, N, H, W, hidden, conv, k, 0);
+                    else launch<float>(v, (float*)dout, (const float*)dx, dw, db, N, H, W, hidden, conv, k, 0);
+                }, flush, flush_bytes, 20);
+            }
+            const double floor_us = bytes / copy_gbs / 1e3;
+            printf("| %s | %d | %s | %zu | %d | %d | %.0f | %.1f | %.0f | %.1f | %.1f | **%.1f** | %.0f | %.0f%% |\n", sh.model,
+                   sh.stage, bf ? "bf16" : "f32", tokens, hidden, conv, bytes / 1e6, floor_us, halo / 1e6, ms[1] * 1e3,
+                   ms[2] * 1e3, ms[3] * 1e3, bytes / ms[3] / 1e6, 100.0 * floor_us / (ms[3] * 1e3));
+            CK(cudaFree(dx)); CK(cudaFree(dout)); CK(cudaFree(dw)); CK(cudaFree(db));
+        }
+    }
+    CK(cudaFree(flush));
+    return failed ? 1 : 0;
+}
