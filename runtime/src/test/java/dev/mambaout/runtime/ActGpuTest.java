@@ -44,18 +44,18 @@ class ActGpuTest {
     @MethodSource("cases")
     void matchesTheCpuReference(Backend backend, DType dtype, Activation act, int n, int offset, boolean inPlace) {
         Random r = new Random(n * 31L + offset + System.nanoTime());
-        float[] x = KernelTestIo.stored(GpuSupport.random(r, n, 0f, 3f), dtype);
+        float[] x = GpuSupport.stored(GpuSupport.random(r, n, 0f, 3f), dtype);
         double[] ref = CpuReference.activation(x, act);
         long bytes = 4L * (n + offset) + 1024;
         try (Device dev = GpuSupport.open(backend); dev.mambaout.runtime.Stream st = dev.newStream();
              DeviceArena arena = dev.newArena(4 * bytes); PinnedBuffer host = dev.newPinned(bytes)) {
             Tensor tx = arena.allocate(dtype, Shape.of(n + offset)).view(offset, Shape.of(n));
             Tensor out = inPlace ? tx : arena.allocate(dtype, Shape.of(n + offset)).view(offset, Shape.of(n));
-            if (!inPlace) KernelTestIo.poison(dev, out, st);
-            KernelTestIo.upload(host, tx, x, st);
+            if (!inPlace) GpuSupport.poison(dev, out, st);
+            GpuSupport.upload(host, tx, x, st);
             try (Launch l = ActLaunch.prepare(dev.modules(), out, tx, act)) {
                 l.launch(st);
-                float[] got = KernelTestIo.download(host, out, st);
+                float[] got = GpuSupport.download(host, out, st);
                 double[] scale = new double[n];
                 for (int i = 0; i < n; i++) scale[i] = Math.max(Math.abs(ref[i]), Math.abs(x[i]));
                 double e = GpuSupport.relError(got, ref, scale);

@@ -91,14 +91,14 @@ class GatedDwConvGpuTest {
             Tensor oa = arena.allocate(dtype, Shape.of((tokens * hidden + off + 1) / 2 * 2));   // whole 32-bit words
             Tensor tx = xa.view(off, Shape.nhwc(n, h, w, 2 * hidden)), out = oa.view(off, Shape.nhwc(n, h, w, hidden));
             Tensor tw = arena.allocate(DType.F32, Shape.of(k * k, conv)), tb = arena.allocate(DType.F32, Shape.of(conv));
-            upload(dev, host, tx, x, s);
-            GpuSupport.upload(dev, host, tw, GatedDwConvKernels.packTapMajor(wt, conv, k), s);
-            GpuSupport.upload(dev, host, tb, bs, s);
-            poison(dev, oa, s);
+            GpuSupport.upload(host, tx, x, s);
+            GpuSupport.upload(host, tw, GatedDwConvKernels.packTapMajor(wt, conv, k), s);
+            GpuSupport.upload(host, tb, bs, s);
+            GpuSupport.poison(dev, oa, s);
 
             try (Launch l = GatedDwConvLaunch.prepare(dev.modules(), out, tx, tw, tb, conv, k, act)) {
                 l.launch(s);
-                float[] got = download(host, out, s);
+                float[] got = GpuSupport.download(host, out, s);
                 double e = GpuSupport.relError(got, ref);
                 double tol = dtype == DType.F32 ? TOL_F32 : TOL_BF16;
                 assertTrue(e < tol, dtype + " relative error " + e + " >= " + tol + " (hidden=" + hidden + " conv="
@@ -118,32 +118,5 @@ class GatedDwConvGpuTest {
         dev.mambaout.graph.Tensor out = g.output(g.gatedDwConv(tx, tw, tb, act));
         return new CpuExecutor(Precision.F64).run(g.build(), new Bindings().put(tx, x).put(tw, weight).put(tb, bias))
                 .doubles(out);
-    }
-
-    private static void upload(Device dev, PinnedBuffer host, Tensor dst, float[] v, Stream s) {
-        if (dst.dtype() == DType.F32) {
-            GpuSupport.upload(dev, host, dst, v, s);
-            return;
-        }
-        for (int i = 0; i < v.length; i++) host.setShort(i, DType.floatToBf16(v[i]));
-        host.uploadAsync(dst, s);
-        s.synchronize();
-    }
-
-    private static float[] download(PinnedBuffer host, Tensor src, Stream s) {
-        if (src.dtype() == DType.F32) return GpuSupport.download(host, src, s);
-        host.downloadAsync(src, s);
-        s.synchronize();
-        float[] out = new float[Math.toIntExact(src.numel())];
-        for (int i = 0; i < out.length; i++) out[i] = DType.bf16ToFloat(host.getShort(i));
-        return out;
-    }
-
-    // A NaN in both halves of each word: NaN as one f32 and as two bf16.
-    private static final int POISON_WORD = 0x7fc07fc0;
-
-    private static void poison(Device dev, Tensor t, Stream s) {
-        dev.driver().memsetD32Async(t.address(), POISON_WORD, t.bytes() / 4, s.handle());
-        s.synchronize();
     }
 }

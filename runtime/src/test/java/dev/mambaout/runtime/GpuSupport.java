@@ -1,5 +1,6 @@
 package dev.mambaout.runtime;
 
+import dev.mambaout.graph.DType;
 import dev.mambaout.kernels.Kernels;
 import dev.mambaout.natives.Cuda;
 import dev.mambaout.natives.CudaDriver;
@@ -10,8 +11,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Shared by the GPU tests: skip with the reason when there is no GPU or no compiled kernels; small helpers. */
 final class GpuSupport {
-    /** A quiet NaN bit pattern: any element a kernel fails to write reads back as NaN. */
-    static final int POISON = 0x7fc00000;
 
     private GpuSupport() {}
 
@@ -29,20 +28,46 @@ final class GpuSupport {
         return a;
     }
 
-    static void upload(Device dev, PinnedBuffer staging, Tensor dst, float[] src, Stream s) {
-        staging.put(src);
+    /** The values as the dtype stores them (bf16 rounds to nearest even): what a reference must be fed. */
+    static float[] stored(float[] v, DType t) {
+        if (t == DType.F32) return v.clone();
+        float[] r = new float[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = DType.bf16ToFloat(DType.floatToBf16(v[i]));
+        return r;
+    }
+
+    /** Uploads src in dst's dtype (F32, or BF16 rounded to nearest even) and waits. */
+    static void upload(PinnedBuffer staging, Tensor dst, float[] src, Stream s) {
+        if (src.length != dst.numel()) throw new IllegalArgumentException(src.length + " values for " + dst.shape());
+        if (dst.dtype() == DType.BF16) {
+            for (int i = 0; i < src.length; i++) staging.setShort(i, DType.floatToBf16(src[i]));
+        } else {
+            staging.put(src);
+        }
         staging.uploadAsync(dst, s);
         s.synchronize();
     }
 
+    /** Waits for a copy of src (F32 or BF16) and returns it as floats. */
     static float[] download(PinnedBuffer staging, Tensor src, Stream s) {
         staging.downloadAsync(src, s);
         s.synchronize();
-        return staging.toFloatArray(Math.toIntExact(src.numel()));
+        int n = Math.toIntExact(src.numel());
+        if (src.dtype() != DType.BF16) return staging.toFloatArray(n);
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) r[i] = DType.bf16ToFloat(staging.getShort(i));
+        return r;
     }
 
+    /** All bytes 0xFF: NaN as f32 (0xFFFFFFFF) and as bf16 (0xFFFF), so an element never written reads back NaN. */
     static void poison(Device dev, Tensor t, Stream s) {
-        dev.driver().memsetD32Async(t.address(), POISON, t.numel(), s.handle());
+        dev.driver().memsetD8Async(t.address(), (byte) 0xFF, t.bytes(), s.handle());
+    }
+
+    static double[] toDoubles(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = v[i];
+        return d;
     }
 
     /** ||got - ref|| / ||ref||; infinite when any element is NaN (never written). */

@@ -31,8 +31,8 @@ class GraphEventOomGpuTest {
         try (Device dev = GpuSupport.open(backend); Stream s = dev.newStream();
              DeviceArena arena = dev.newArena(1 << 20); PinnedBuffer host = dev.newPinned(4L * n)) {
             Tensor tx = arena.allocate(DType.F32, Shape.of(n)), ty = arena.allocate(DType.F32, Shape.of(n));
-            GpuSupport.upload(dev, host, tx, x, s);
-            GpuSupport.upload(dev, host, ty, y, s);
+            GpuSupport.upload(host, tx, x, s);
+            GpuSupport.upload(host, ty, y, s);
             Dim3 grid = Dim3.of((n + 127) / 128), block = Dim3.of(128);
             try (Launch l0 = dev.modules().prepare(KernelCatalog.SMOKE_AXPY, grid, block, 0, ty.arg(), tx.arg(), KernelArg.f32(a[0]), KernelArg.i32(n));
                  Launch l1 = dev.modules().prepare(KernelCatalog.SMOKE_AXPY, grid, block, 0, ty.arg(), tx.arg(), KernelArg.f32(a[1]), KernelArg.i32(n));

@@ -58,8 +58,8 @@ class Im2colGpuTest {
         Random r = new Random(c * 7919L + h * 31L + System.nanoTime());
         int colStride = colStrideOverride > 0 ? colStrideOverride : Im2colKernels.colStride(k, c);
         int ho = Im2colKernels.outSize(h, k, s, p), wo = Im2colKernels.outSize(w, k, s, p), rows = n * ho * wo;
-        float[] x = KernelTestIo.stored(GpuSupport.random(r, n * h * w * c, 0f, 2f), inType);
-        float[] ref = KernelTestIo.stored(nchw ? CpuReference.im2colNchw(x, n, c, h, w, k, s, p, colStride)
+        float[] x = GpuSupport.stored(GpuSupport.random(r, n * h * w * c, 0f, 2f), inType);
+        float[] ref = GpuSupport.stored(nchw ? CpuReference.im2colNchw(x, n, c, h, w, k, s, p, colStride)
                 : CpuReference.im2colNhwc(x, n, h, w, c, k, s, p, colStride), dtype);
         long bytes = 4L * Math.max(x.length + xOffset, rows * colStride) + 1024;
         try (Device dev = GpuSupport.open(backend); dev.mambaout.runtime.Stream st = dev.newStream();
@@ -68,12 +68,12 @@ class Im2colGpuTest {
             Tensor xbuf = arena.allocate(inType, Shape.of(x.length + xOffset));
             Tensor tx = xbuf.view(xOffset, xs);
             Tensor col = arena.allocate(dtype, Shape.of(rows, colStride));
-            KernelTestIo.upload(host, tx, x, st);
-            KernelTestIo.poison(dev, col, st);
+            GpuSupport.upload(host, tx, x, st);
+            GpuSupport.poison(dev, col, st);
             try (Launch l = nchw ? Im2colLaunch.prepareNchw(dev.modules(), col, tx, k, s, p)
                     : Im2colLaunch.prepareNhwc(dev.modules(), col, tx, k, s, p)) {
                 l.launch(st);
-                float[] got = KernelTestIo.download(host, col, st);
+                float[] got = GpuSupport.download(host, col, st);
                 for (int i = 0; i < ref.length; i++) {
                     if (Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(ref[i])) {
                         assertEquals(ref[i], got[i], 0f, "col[" + i / colStride + ", " + i % colStride + "] of "

@@ -95,9 +95,9 @@ class LayerNormForwardGpuTest {
             Tensor tw = arena.allocate(DType.F32, Shape.of(c)), tb = arena.allocate(DType.F32, Shape.of(c));
             Tensor mean = stats ? arena.allocate(DType.F32, Shape.of(tokens)) : null;
             Tensor rstd = stats ? arena.allocate(DType.F32, Shape.of(tokens)) : null;
-            upload(host, tx, x, s);
-            GpuSupport.upload(dev, host, tw, wt, s);
-            GpuSupport.upload(dev, host, tb, bs, s);
+            GpuSupport.upload(host, tx, x, s);
+            GpuSupport.upload(host, tw, wt, s);
+            GpuSupport.upload(host, tb, bs, s);
             for (Tensor t : new Tensor[] {out, mean, rstd}) {
                 if (t != null) dev.driver().memsetD8Async(t.address(), (byte) 0xff, t.bytes(), s.handle());  // NaN
             }
@@ -105,7 +105,7 @@ class LayerNormForwardGpuTest {
             try (Launch fwd = LayerNormLaunch.prepareForward(dev.modules(), out, mean, rstd, tx, tw, tb, EPS)) {
                 fwd.launch(s);
                 String where = backend + " " + dtype + " C=" + c + " tokens=" + tokens + " offset=" + offset;
-                float[] got = download(host, out, s);
+                float[] got = GpuSupport.download(host, out, s);
                 double e = dtype == DType.BF16 ? GpuSupport.relError(got, ro) : GpuSupport.relError(got, ro, so);
                 double tol = dtype == DType.BF16 ? BF16_TOL : F32_TOL;
                 assertTrue(e < tol, "out relative error " + e + " >= " + tol + " (" + where + "); first values "
@@ -120,23 +120,4 @@ class LayerNormForwardGpuTest {
         }
     }
 
-    /** x in the tensor's dtype: bf16 stored as the upper halves of the (already bf16-exact) floats. */
-    private static void upload(PinnedBuffer host, Tensor dst, float[] v, Stream s) {
-        if (dst.dtype() == DType.F32) {
-            host.put(v);
-        } else {
-            for (int i = 0; i < v.length; i++) host.setShort(i, DType.floatToBf16(v[i]));
-        }
-        host.uploadAsync(dst, s);
-        s.synchronize();
-    }
-
-    private static float[] download(PinnedBuffer host, Tensor src, Stream s) {
-        if (src.dtype() == DType.F32) return GpuSupport.download(host, src, s);
-        host.downloadAsync(src, s);
-        s.synchronize();
-        float[] out = new float[Math.toIntExact(src.numel())];
-        for (int i = 0; i < out.length; i++) out[i] = DType.bf16ToFloat(host.getShort(i));
-        return out;
-    }
 }

@@ -89,10 +89,10 @@ class LayerNormGpuTest {
             Tensor mean = arena.allocate(DType.F32, Shape.of(tokens)), rstd = arena.allocate(DType.F32, Shape.of(tokens));
             Tensor dwp = arena.allocate(DType.F32, Shape.of(partials, c)), dbp = arena.allocate(DType.F32, Shape.of(partials, c));
             Tensor dw = arena.allocate(DType.F32, Shape.of(c)), db = arena.allocate(DType.F32, Shape.of(c));
-            GpuSupport.upload(dev, host, tx, x, s);
-            GpuSupport.upload(dev, host, tg, g, s);
-            GpuSupport.upload(dev, host, tw, wt, s);
-            GpuSupport.upload(dev, host, tb, bs, s);
+            GpuSupport.upload(host, tx, x, s);
+            GpuSupport.upload(host, tg, g, s);
+            GpuSupport.upload(host, tw, wt, s);
+            GpuSupport.upload(host, tb, bs, s);
             for (Tensor t : new Tensor[] {out, dx, mean, rstd, dwp, dbp, dw, db}) GpuSupport.poison(dev, t, s);
 
             KernelModules k = dev.modules();

@@ -39,7 +39,7 @@ class MeanHwLayerNormGpuTest {
     void matchesTheCpuReference(Backend backend, DType dtype, int n, int h, int w, int c) {
         Random r = new Random(c * 131L + h + System.nanoTime());
         double eps = 1e-6;
-        float[] x = KernelTestIo.stored(GpuSupport.random(r, n * h * w * c, 0.7f, 2f), dtype);
+        float[] x = GpuSupport.stored(GpuSupport.random(r, n * h * w * c, 0.7f, 2f), dtype);
         float[] wt = GpuSupport.random(r, c, 1f, 0.3f), bs = GpuSupport.random(r, c, 0f, 0.3f);
         double[] ref = CpuReference.meanHwLayerNorm(x, n, h, w, c, wt, bs, eps);
         long bytes = 4L * x.length + 1024;
@@ -48,13 +48,13 @@ class MeanHwLayerNormGpuTest {
             Tensor tx = arena.allocate(dtype, Shape.nhwc(n, h, w, c));
             Tensor tw = arena.allocate(DType.F32, Shape.of(c)), tb = arena.allocate(DType.F32, Shape.of(c));
             Tensor out = arena.allocate(dtype, Shape.of(n, c));
-            KernelTestIo.upload(host, tx, x, st);
-            KernelTestIo.upload(host, tw, wt, st);
-            KernelTestIo.upload(host, tb, bs, st);
-            KernelTestIo.poison(dev, out, st);
+            GpuSupport.upload(host, tx, x, st);
+            GpuSupport.upload(host, tw, wt, st);
+            GpuSupport.upload(host, tb, bs, st);
+            GpuSupport.poison(dev, out, st);
             try (Launch l = MeanHwLayerNormLaunch.prepare(dev.modules(), out, tx, tw, tb, eps)) {
                 l.launch(st);
-                float[] got = KernelTestIo.download(host, out, st);
+                float[] got = GpuSupport.download(host, out, st);
                 double e = GpuSupport.relError(got, ref);
                 double tol = dtype == DType.F32 ? 1e-5 : 1e-2;
                 assertTrue(e < tol, dtype + " N=" + n + " HW=" + h * w + " C=" + c + ": relative error " + e + " >= " + tol);

@@ -30,8 +30,8 @@ class SmokeKernelGpuTest {
             assertTrue(dev.info().smCount() > 0 && dev.info().l2CacheBytes() > 0, dev.info().toString());
             Tensor tx = arena.allocate(DType.F32, Shape.of(n)), ty = arena.allocate(DType.F32, Shape.of(n));
             Tensor tf = arena.allocate(DType.F32, Shape.of(n + 1));
-            GpuSupport.upload(dev, host, tx, x, s);
-            GpuSupport.upload(dev, host, ty, y, s);
+            GpuSupport.upload(host, tx, x, s);
+            GpuSupport.upload(host, ty, y, s);
             GpuSupport.poison(dev, tf, s);
             int grid = (n + 255) / 256;
             try (Launch axpy = dev.modules().prepare(KernelCatalog.SMOKE_AXPY, Dim3.of(grid), Dim3.of(256), 0,

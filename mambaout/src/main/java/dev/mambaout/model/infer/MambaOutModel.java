@@ -82,7 +82,9 @@ public final class MambaOutModel implements AutoCloseable {
                 try {
                     yield GpuForward.open(config, weights, options);
                 } catch (CudaUnavailableException e) {
-                    LOG.log(System.Logger.Level.INFO, "no GPU, running on the CPU executor: " + e.getMessage());
+                    // One line: the reason's first line says what was missing and where it was looked for.
+                    LOG.log(System.Logger.Level.INFO, "no GPU, running on the CPU executor: "
+                            + e.getMessage().strip().lines().findFirst().orElse(e.toString()));
                     yield new CpuForward(config, weights, options);
                 }
             }
