@@ -72,7 +72,7 @@ public final class MambaOutGraph {
                           Graph graph, TrainingGraph training, Tensor input, Tensor labels, Tensor logits, Tensor loss,
                           Map<String, Tensor> features) {
         this.config = config;
-        this.spec = ParameterSpec.of(config);
+        this.spec = ParameterSpec.from(config, graph);
         this.mode = mode;
         this.options = options;
         this.batch = batch;
@@ -85,6 +85,18 @@ public final class MambaOutGraph {
         this.logits = logits;
         this.loss = loss;
         this.features = Collections.unmodifiableMap(features);
+    }
+
+    private static Tensor conv3x3s2(GraphBuilder g, String name, Tensor x, int out, int in) {
+        return g.conv2d(x, g.parameter(name + ".weight", out, in, 3, 3), g.parameter(name + ".bias", out), 2, 1);
+    }
+
+    private static Tensor norm(GraphBuilder g, String name, Tensor x, int dim) {
+        return g.layerNorm(x, g.parameter(name + ".weight", dim), g.parameter(name + ".bias", dim), MambaOutConfig.LN_EPS);
+    }
+
+    private static Tensor linear(GraphBuilder g, String name, Tensor x, int out, int in) {
+        return g.linear(x, g.parameter(name + ".weight", out, in), g.parameter(name + ".bias", out));
     }
 
     public static MambaOutGraph inference(MambaOutConfig config, int batch, int height, int width) {
@@ -102,10 +114,8 @@ public final class MambaOutGraph {
             throw new IllegalArgumentException("image size must be positive, got " + height + "x" + width);
         }
         GraphBuilder g = new GraphBuilder(options.floatType());
-        Map<String, Tensor> p = new LinkedHashMap<>();
-        for (ParameterSpec.Param q : ParameterSpec.of(c).params()) {
-            p.put(q.name(), g.parameter(q.name(), q.shape().stream().mapToInt(Integer::intValue).toArray()));
-        }
+        // Each parameter is declared where the forward pass uses it, as timm's modules register theirs: names, shapes
+        // and order come from this one walk (ParameterSpec and ModelStats read them off the graph).
         Tensor x = g.input(INPUT, batch, c.inChans(), height, width);
         Tensor y = mode == Mode.TRAINING ? g.labels(LABELS, batch) : null;
         Map<String, Tensor> feats = new LinkedHashMap<>();
@@ -113,49 +123,51 @@ public final class MambaOutGraph {
             case GELU -> Activation.GELU;
             case SILU -> Activation.SILU;
         };
-        double eps = MambaOutConfig.LN_EPS;
+        int d0 = c.dim(0);
 
         // Stem: conv(k3 s2 p1) -> [LN] -> act -> conv(k3 s2 p1) -> LN.
         Tensor h = g.nchwToNhwc(x);
-        h = g.conv2d(h, p.get("stem.conv1.weight"), p.get("stem.conv1.bias"), 2, 1);
-        if (c.stemMidNorm()) h = g.layerNorm(h, p.get("stem.norm1.weight"), p.get("stem.norm1.bias"), eps);
+        h = conv3x3s2(g, "stem.conv1", h, d0 / 2, c.inChans());
+        if (c.stemMidNorm()) h = norm(g, "stem.norm1", h, d0 / 2);
         h = g.activation(h, act);
-        h = g.conv2d(h, p.get("stem.conv2.weight"), p.get("stem.conv2.bias"), 2, 1);
-        h = g.layerNorm(h, p.get("stem.norm2.weight"), p.get("stem.norm2.bias"), eps);
+        h = conv3x3s2(g, "stem.conv2", h, d0, d0 / 2);
+        h = norm(g, "stem.norm2", h, d0);
         feats.put("stem", h);
 
         for (int s = 0; s < c.stages(); s++) {
+            int dim = c.dim(s);
             if (s > 0) {
                 String ds = "stages." + s + ".downsample.";
+                int prev = c.dim(s - 1);
                 if (c.downsample() == MambaOutConfig.Downsample.CONV_NORM_FIRST) {
-                    h = g.layerNorm(h, p.get(ds + "norm.weight"), p.get(ds + "norm.bias"), eps);
-                    h = g.conv2d(h, p.get(ds + "conv.weight"), p.get(ds + "conv.bias"), 2, 1);
+                    h = norm(g, ds + "norm", h, prev);
+                    h = conv3x3s2(g, ds + "conv", h, dim, prev);
                 } else {
-                    h = g.conv2d(h, p.get(ds + "conv.weight"), p.get(ds + "conv.bias"), 2, 1);
-                    h = g.layerNorm(h, p.get(ds + "norm.weight"), p.get(ds + "norm.bias"), eps);
+                    h = conv3x3s2(g, ds + "conv", h, dim, prev);
+                    h = norm(g, ds + "norm", h, dim);
                 }
             }
+            int hidden = c.hidden(s), cc = c.convChannels(s), k = c.kernelSize();
             for (int b = 0; b < c.depth(s); b++) {
                 String blk = "stages." + s + ".blocks." + b + ".";
-                Tensor t = g.layerNorm(h, p.get(blk + "norm.weight"), p.get(blk + "norm.bias"), eps);
-                t = g.linear(t, p.get(blk + "fc1.weight"), p.get(blk + "fc1.bias"));
-                t = g.gatedDwConv(t, p.get(blk + "conv.weight"), p.get(blk + "conv.bias"), act);
-                t = g.linear(t, p.get(blk + "fc2.weight"), p.get(blk + "fc2.bias"));
-                if (c.layerScale()) t = g.layerScale(t, p.get(blk + "ls.gamma"));
+                Tensor t = norm(g, blk + "norm", h, dim);
+                t = linear(g, blk + "fc1", t, 2 * hidden, dim);
+                t = g.gatedDwConv(t, g.parameter(blk + "conv.weight", cc, 1, k, k), g.parameter(blk + "conv.bias", cc), act);
+                t = linear(g, blk + "fc2", t, dim, hidden);
+                if (c.layerScale()) t = g.layerScale(t, g.parameter(blk + "ls.gamma", dim));
                 h = g.add(t, h);
             }
             feats.put("stage" + s, h);
         }
 
         // Head: timm gives neither head an act_layer, so it is GELU even in SiLU models.
+        int last = c.dims().getLast(), hh = c.headHidden();
         Tensor z = g.meanHW(h);
-        z = g.layerNorm(z, p.get("head.norm.weight"), p.get("head.norm.bias"), eps);
-        z = g.linear(z, p.get("head.pre_logits.fc.weight"), p.get("head.pre_logits.fc.bias"));
+        z = norm(g, "head.norm", z, last);
+        z = linear(g, "head.pre_logits.fc", z, hh, last);
         z = g.gelu(z);
-        if (c.head() == MambaOutConfig.Head.MLP) {
-            z = g.layerNorm(z, p.get("head.pre_logits.norm.weight"), p.get("head.pre_logits.norm.bias"), eps);
-        }
-        Tensor logits = g.linear(z, p.get("head.fc.weight"), p.get("head.fc.bias"));
+        if (c.head() == MambaOutConfig.Head.MLP) z = norm(g, "head.pre_logits.norm", z, hh);
+        Tensor logits = linear(g, "head.fc", z, c.numClasses(), hh);
 
         g.output(logits);
         Tensor loss = null;

@@ -1,5 +1,11 @@
 package dev.mambaout.model;
 
+import dev.mambaout.graph.ops.Conv2d;
+import dev.mambaout.graph.ops.GatedDwConv;
+import dev.mambaout.graph.ops.LayerNorm;
+import dev.mambaout.graph.ops.Linear;
+import dev.mambaout.graph.ops.Op;
+
 /**
  * Static cost of a MambaOut forward pass, counted the way fvcore's {@code FlopCountAnalysis} (the tool behind the
  * paper's and timm's GMACs) counts it: a convolution costs {@code Ho*Wo*Cout*Cin/groups*k*k} multiply-accumulates, a
@@ -33,51 +39,26 @@ public final class ModelStats {
         return ParameterSpec.of(c).count();
     }
 
+    /** The counts of one image, read off the model's graph (the one walk of the structure, {@link MambaOutGraph}). */
     public static Macs count(MambaOutConfig c, int h, int w) {
         if (h < 1 || w < 1) throw new IllegalArgumentException("image size must be positive, got " + h + "x" + w);
         long conv = 0, linear = 0, norm = 0;
-        int d0 = c.dim(0);
-        // Stem: two 3x3 stride-2 convolutions (padding 1), each followed by LayerNorm (the first only with stemMidNorm).
-        h = halve(h);
-        w = halve(w);
-        conv += (long) h * w * (d0 / 2) * c.inChans() * 9;
-        if (c.stemMidNorm()) norm += (long) h * w * (d0 / 2);
-        h = halve(h);
-        w = halve(w);
-        conv += (long) h * w * d0 * (d0 / 2) * 9;
-        norm += (long) h * w * d0;
-        for (int s = 0; s < c.stages(); s++) {
-            int dim = c.dim(s);
-            if (s > 0) {
-                int prev = c.dim(s - 1);
-                // Norm-first downsampling normalises the input grid; conv-then-norm the output grid.
-                if (c.downsample() == MambaOutConfig.Downsample.CONV_NORM_FIRST) norm += (long) h * w * prev;
-                h = halve(h);
-                w = halve(w);
-                conv += (long) h * w * dim * prev * 9;
-                if (c.downsample() == MambaOutConfig.Downsample.CONV) norm += (long) h * w * dim;
-            }
-            long tokens = (long) h * w;
-            int hidden = c.hidden(s);
-            int k = c.kernelSize();
-            for (int b = 0; b < c.depth(s); b++) {
-                norm += tokens * dim;
-                linear += tokens * dim * 2L * hidden;
-                conv += tokens * c.convChannels(s) * k * k;
-                linear += tokens * hidden * dim;
+        for (Op op : MambaOutGraph.inference(c, 1, h, w).graph().ops()) {
+            switch (op) {
+                case Conv2d cv -> {
+                    int[] wd = cv.weight().shape().dims();     // [Cout, Cin, k, k]
+                    conv += cv.out().numel() * wd[1] * wd[2] * wd[3];
+                }
+                case GatedDwConv g -> {
+                    int[] wd = g.weight().shape().dims();      // [c, 1, k, k]: depthwise, one input channel each
+                    conv += g.out().numel() / g.out().shape().channels() * wd[0] * wd[2] * wd[3];
+                }
+                case Linear l -> linear += l.out().numel() * l.weight().shape().dim(1);
+                case LayerNorm n -> norm += n.x().numel();
+                default -> { }   // element-wise ops, the permute and the mean pool: fvcore counts none of them
             }
         }
-        int last = c.dims().getLast();
-        int hh = c.headHidden();
-        norm += last;
-        linear += (long) last * hh;
-        if (c.head() == MambaOutConfig.Head.MLP) norm += hh;
-        linear += (long) hh * c.numClasses();
         return new Macs(conv, linear, LAYER_NORM_OPS_PER_ELEMENT * norm);
     }
 
-    /** Output extent of a 3x3, stride-2, padding-1 convolution: floor((n + 2 - 3) / 2) + 1. */
-    private static int halve(int n) {
-        return (n - 1) / 2 + 1;
-    }
 }

@@ -1,5 +1,10 @@
 package dev.mambaout.model;
 
+import dev.mambaout.graph.Graph;
+import dev.mambaout.graph.Tensor;
+
+import java.util.Arrays;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -7,9 +12,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Every learnable tensor of a model, with timm's name and PyTorch's shape, in timm's registration order. The single
- * place where parameter names and shapes are written: the graph builder, the checkpoint loader and the counts all
- * read them from here.
+ * Every learnable tensor of a model, with timm's name and PyTorch's shape, in timm's registration order, read off
+ * the model's graph ({@link MambaOutGraph} declares each parameter where the forward pass uses it): the checkpoint
+ * loader and the counts take them from here.
  */
 public record ParameterSpec(MambaOutConfig config, List<Param> params) {
 
@@ -30,60 +35,16 @@ public record ParameterSpec(MambaOutConfig config, List<Param> params) {
         params = List.copyOf(params);
     }
 
+    /** The parameters of a configuration: those its graph declares (the walk in {@link MambaOutGraph}). */
     public static ParameterSpec of(MambaOutConfig c) {
+        return MambaOutGraph.inference(c, 1, 1, 1).spec();
+    }
+
+    /** A graph's parameters in declaration order, which is timm's registration order. */
+    static ParameterSpec from(MambaOutConfig c, Graph graph) {
         List<Param> p = new ArrayList<>();
-        int d0 = c.dim(0);
-        conv(p, "stem.conv1", d0 / 2, c.inChans(), 3);
-        if (c.stemMidNorm()) norm(p, "stem.norm1", d0 / 2);
-        conv(p, "stem.conv2", d0, d0 / 2, 3);
-        norm(p, "stem.norm2", d0);
-        for (int s = 0; s < c.stages(); s++) {
-            int dim = c.dim(s);
-            if (s > 0) {
-                String ds = "stages." + s + ".downsample";
-                int prev = c.dim(s - 1);
-                if (c.downsample() == MambaOutConfig.Downsample.CONV) {
-                    conv(p, ds + ".conv", dim, prev, 3);
-                    norm(p, ds + ".norm", dim);
-                } else {
-                    norm(p, ds + ".norm", prev);
-                    conv(p, ds + ".conv", dim, prev, 3);
-                }
-            }
-            int hidden = c.hidden(s);
-            int cc = c.convChannels(s);
-            for (int b = 0; b < c.depth(s); b++) {
-                String blk = "stages." + s + ".blocks." + b;
-                norm(p, blk + ".norm", dim);
-                linear(p, blk + ".fc1", 2 * hidden, dim);
-                p.add(new Param(blk + ".conv.weight", List.of(cc, 1, c.kernelSize(), c.kernelSize())));
-                p.add(new Param(blk + ".conv.bias", List.of(cc)));
-                linear(p, blk + ".fc2", dim, hidden);
-                if (c.layerScale()) p.add(new Param(blk + ".ls.gamma", List.of(dim)));
-            }
-        }
-        int last = c.dims().getLast();
-        int hh = c.headHidden();
-        norm(p, "head.norm", last);
-        linear(p, "head.pre_logits.fc", hh, last);
-        if (c.head() == MambaOutConfig.Head.MLP) norm(p, "head.pre_logits.norm", hh);
-        linear(p, "head.fc", c.numClasses(), hh);
+        for (Tensor t : graph.parameters()) p.add(new Param(t.name(), Arrays.stream(t.shape().dims()).boxed().toList()));
         return new ParameterSpec(c, p);
-    }
-
-    private static void conv(List<Param> p, String name, int out, int in, int k) {
-        p.add(new Param(name + ".weight", List.of(out, in, k, k)));
-        p.add(new Param(name + ".bias", List.of(out)));
-    }
-
-    private static void norm(List<Param> p, String name, int dim) {
-        p.add(new Param(name + ".weight", List.of(dim)));
-        p.add(new Param(name + ".bias", List.of(dim)));
-    }
-
-    private static void linear(List<Param> p, String name, int out, int in) {
-        p.add(new Param(name + ".weight", List.of(out, in)));
-        p.add(new Param(name + ".bias", List.of(out)));
     }
 
     public long count() {
