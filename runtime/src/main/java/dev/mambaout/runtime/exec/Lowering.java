@@ -229,6 +229,10 @@ final class Lowering {
     }
 
     private void gemm(String name, Buffer a, Weight w, Weight bias, Buffer residual, Buffer out, int rows, int in, int outF) {
+        if (a.dtype() != w.dtype()) {
+            throw new UnsupportedOperationException("cannot lower " + name + ": its input " + a.name() + " is " + a.dtype()
+                    + " but the program multiplies in " + w.dtype() + " (a linear layer on the graph input is not supported)");
+        }
         RowMajorGemm shape = RowMajorGemm.linear(rows, in, outF);
         LtMatmulSpec spec = LtMatmulSpec.of(shape, cuda(a.dtype()), cuda(out.dtype()), precision.compute(), Epilogue.BIAS);
         List<Buffer> reads = residual == null ? List.of(a) : List.of(a, residual);

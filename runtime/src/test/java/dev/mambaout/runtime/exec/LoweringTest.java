@@ -123,5 +123,12 @@ class LoweringTest {
         g.output(g.add(a, b));
         var e = assertThrows(UnsupportedOperationException.class, () -> Lowering.lower(g.build(), Precision.F32));
         assertTrue(e.getMessage().contains("Add"), e.getMessage());
+
+        // The user's batch stays float; a bf16 program cannot multiply it with bf16 weights directly.
+        GraphBuilder h = new GraphBuilder(DType.F32);
+        Tensor x = h.input("x", 4, 8);
+        h.output(h.linear(x, h.parameter("w", 3, 8), h.parameter("b", 3)));
+        var f = assertThrows(UnsupportedOperationException.class, () -> Lowering.lower(h.build(), Precision.BF16));
+        assertTrue(f.getMessage().contains("is F32 but the program multiplies in BF16"), f.getMessage());
     }
 }
