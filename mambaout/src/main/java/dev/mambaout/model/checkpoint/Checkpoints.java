@@ -49,11 +49,17 @@ public final class Checkpoints {
     }
 
     public static Loaded<double[]> loadDoubles(TensorSource src, ParameterSpec spec, Mode mode) {
-        return load(src, spec, mode, (s, key) -> finite(s, key, s.readDoubles(key)), d -> d);
+        Resolved r = resolve(src, spec, mode);
+        Map<String, double[]> values = new LinkedHashMap<>();
+        for (ParameterSpec.Param p : spec.params()) values.put(p.name(), r.doubles(p.name()));
+        return new Loaded<>(values, r.naming(), r.prefix(), r.reinitialized());
     }
 
     public static Loaded<float[]> loadFloats(TensorSource src, ParameterSpec spec, Mode mode) {
-        return load(src, spec, mode, (s, key) -> finite(s, key, s.readFloats(key)), Checkpoints::toFloats);
+        Resolved r = resolve(src, spec, mode);
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (ParameterSpec.Param p : spec.params()) values.put(p.name(), r.floats(p.name()));
+        return new Loaded<>(values, r.naming(), r.prefix(), r.reinitialized());
     }
 
     /**
@@ -108,8 +114,41 @@ public final class Checkpoints {
         return f;
     }
 
-    private static <A> Loaded<A> load(TensorSource src, ParameterSpec spec, Mode mode,
-                                      BiFunction<TensorSource, String, A> read, Function<double[], A> fromDoubles) {
+    /**
+     * A checkpoint checked against a spec (every key, shape and dtype, as a strict or new-head load checks them)
+     * whose tensors are read only when asked for, straight from the file's mapping: what the GPU upload wants, one
+     * tensor at a time instead of the whole model on the heap. Valid while its source is open.
+     *
+     * @param naming        the key naming the file used
+     * @param prefix        the wrapper prefix stripped from every key ("" if none)
+     * @param reinitialized classifier parameters not taken from the file (NEW_HEAD only)
+     */
+    public record Resolved(TensorSource source, ParameterSpec spec, Map<String, String> fileKeys, KeyNaming naming,
+                           String prefix, List<String> reinitialized) {
+        public Resolved {
+            fileKeys = Map.copyOf(fileKeys);
+            reinitialized = List.copyOf(reinitialized);
+        }
+
+        /** The parameter's values as float (timm name), checked finite; a reinitialized classifier gets timm's init. */
+        public float[] floats(String name) {
+            return value(name, (s, key) -> finite(s, key, s.readFloats(key)), Checkpoints::toFloats);
+        }
+
+        public double[] doubles(String name) {
+            return value(name, (s, key) -> finite(s, key, s.readDoubles(key)), d -> d);
+        }
+
+        private <A> A value(String name, BiFunction<TensorSource, String, A> read, Function<double[], A> fromDoubles) {
+            if (reinitialized.contains(name)) return fromDoubles.apply(freshClassifier(spec.byName().get(name)));
+            String key = fileKeys.get(name);
+            if (key == null) throw new IllegalArgumentException("no parameter '" + name + "' in " + spec.config().name());
+            return read.apply(source, key);
+        }
+    }
+
+    /** Checks the checkpoint against the spec without reading any tensor's data. */
+    public static Resolved resolve(TensorSource src, ParameterSpec spec, Mode mode) {
         List<String> keys = new ArrayList<>(src.names());
         String prefix = KeyNaming.wrapperPrefix(keys);
         List<String> stripped = keys.stream().map(k -> k.substring(prefix.length())).toList();
@@ -151,14 +190,11 @@ public final class Checkpoints {
             throw new CheckpointMismatchException(src.toString(), spec.config().name() + " (num_classes "
                     + spec.config().numClasses() + ")", missing, unexpected, mismatched);
         }
-
-        Map<String, A> values = new LinkedHashMap<>();
+        Map<String, String> used = new HashMap<>();
         for (ParameterSpec.Param p : spec.params()) {
-            values.put(p.name(), reinit.contains(p.name())
-                    ? fromDoubles.apply(freshClassifier(p))
-                    : read.apply(src, fileKeyOf.get(p.name())));
+            if (!reinit.contains(p.name())) used.put(p.name(), fileKeyOf.get(p.name()));
         }
-        return new Loaded<>(values, naming, prefix, reinit);
+        return new Resolved(src, spec, used, naming, prefix, reinit);
     }
 
     private static String describe(ParameterSpec.Param p, String fileKey) {

@@ -9,6 +9,7 @@ import dev.mambaout.runtime.Device;
 import dev.mambaout.runtime.exec.GpuProgram;
 import dev.mambaout.runtime.exec.GpuWeights;
 import dev.mambaout.runtime.exec.Roofline;
+import dev.mambaout.runtime.exec.WeightSource;
 import dev.mambaout.runtime.Event;
 
 import java.lang.foreign.MemorySegment;
@@ -39,7 +40,7 @@ final class GpuForward implements Executor {
     }
 
     /** Opens the GPU or throws {@link CudaUnavailableException} saying what is missing. */
-    static GpuForward open(MambaOutConfig config, Map<String, float[]> values, InferenceOptions options) {
+    static GpuForward open(MambaOutConfig config, WeightSource values, InferenceOptions options) {
         Cuda.Availability a = Cuda.availability(options.backend());
         if (!a.available()) throw new CudaUnavailableException("no usable GPU (" + options.backend() + " backend): " + a.reason());
         Kernels.BuildInfo k = Kernels.buildInfo();
@@ -48,11 +49,7 @@ final class GpuForward implements Executor {
         GpuWeights w = null;
         try {
             MambaOutGraph g = MambaOutGraph.inference(config, options.maxBatch(), options.height(), options.width());
-            w = GpuProgram.uploadWeights(device, g.graph(), options.precision(), name -> {
-                float[] v = values.get(name);
-                if (v == null) throw new IllegalArgumentException("no weights for parameter '" + name + "'");
-                return v;
-            });
+            w = GpuProgram.uploadWeights(device, g.graph(), options.precision(), values);
             GpuForward f = new GpuForward(config, options, device, w);
             f.program(options.maxBatch(), false);
             return f;

@@ -8,6 +8,7 @@ import dev.mambaout.model.checkpoint.TensorSource;
 import dev.mambaout.model.cli.RandomInit;
 import dev.mambaout.model.image.ImageNetLabels;
 import dev.mambaout.natives.CudaUnavailableException;
+import dev.mambaout.runtime.exec.WeightSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -52,10 +53,15 @@ public final class MambaOutModel implements AutoCloseable {
         this.executor = executor;
     }
 
-    /** Loads a checkpoint strictly (every parameter, in its shape) and opens the model. */
+    /**
+     * Loads a checkpoint strictly (every parameter, in its shape) and opens the model. On the GPU each tensor goes
+     * from the file's mapping to the device as it is packed, so the model is never whole on the heap; the CPU
+     * executor reads them all into memory.
+     */
     public static MambaOutModel load(MambaOutConfig config, Path checkpoint, InferenceOptions options) throws IOException {
         try (TensorSource src = TensorSource.open(checkpoint)) {
-            return open(config, Checkpoints.loadFloats(src, ParameterSpec.of(config), Checkpoints.Mode.STRICT).values(), options);
+            Checkpoints.Resolved r = Checkpoints.resolve(src, ParameterSpec.of(config), Checkpoints.Mode.STRICT);
+            return open(config, r::floats, options);
         }
     }
 
@@ -75,8 +81,13 @@ public final class MambaOutModel implements AutoCloseable {
                         + p.shape() + " needs " + n);
             }
         }
+        return open(config, weights::get, options);
+    }
+
+    /** Opens on weights read by name as the executor asks for them (the source must stay valid until this returns). */
+    private static MambaOutModel open(MambaOutConfig config, WeightSource weights, InferenceOptions options) {
         Executor ex = switch (options.device()) {
-            case CPU -> new CpuForward(config, weights, options);
+            case CPU -> new CpuForward(config, onHeap(config, weights), options);
             case GPU -> GpuForward.open(config, weights, options);
             case AUTO -> {
                 try {
@@ -85,11 +96,17 @@ public final class MambaOutModel implements AutoCloseable {
                     // One line: the reason's first line says what was missing and where it was looked for.
                     LOG.log(System.Logger.Level.INFO, "no GPU, running on the CPU executor: "
                             + e.getMessage().strip().lines().findFirst().orElse(e.toString()));
-                    yield new CpuForward(config, weights, options);
+                    yield new CpuForward(config, onHeap(config, weights), options);
                 }
             }
         };
         return new MambaOutModel(config, options, ex);
+    }
+
+    private static Map<String, float[]> onHeap(MambaOutConfig config, WeightSource weights) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        for (ParameterSpec.Param p : ParameterSpec.of(config).params()) m.put(p.name(), weights.values(p.name()));
+        return m;
     }
 
     public MambaOutConfig config() { return config; }
