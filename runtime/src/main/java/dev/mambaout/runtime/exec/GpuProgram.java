@@ -46,7 +46,6 @@ public final class GpuProgram implements AutoCloseable {
     private final Map<String, Tensor> inputs = new LinkedHashMap<>();
     private final Map<String, Tensor> outputs = new LinkedHashMap<>();
     private final PinnedBuffer staging;
-    private final long workspaceBytes;
     private CudaGraph captured;
     private boolean closed;
 
@@ -58,7 +57,7 @@ public final class GpuProgram implements AutoCloseable {
         List<Lowering.Buffer> bufs = new ArrayList<>(lowered.buffers().values());
         MemoryPlanner.Placement placement = place(lowered);
         // One GEMM workspace after the activations: the steps run one after another on one stream.
-        this.workspaceBytes = LtMatmulSpec.DEFAULT_WORKSPACE;
+        long workspaceBytes = LtMatmulSpec.DEFAULT_WORKSPACE;
         long wsOffset = (placement.peakBytes() + 255) / 256 * 256;
         Stream st = null;
         CublasLt handle = null;
