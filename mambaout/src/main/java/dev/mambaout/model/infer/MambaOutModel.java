@@ -11,9 +11,7 @@ import dev.mambaout.natives.CudaUnavailableException;
 import dev.mambaout.runtime.exec.WeightSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,11 +119,8 @@ public final class MambaOutModel implements AutoCloseable {
     /** Logits [batch, numClasses] of {@code batch} NCHW float images [batch, inChans, H, W]. */
     public float[] predict(float[] nchw, int batch) {
         checkInput(nchw.length, batch);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment seg = a.allocate(ValueLayout.JAVA_FLOAT, nchw.length);
-            MemorySegment.copy(nchw, 0, seg, ValueLayout.JAVA_FLOAT, 0, nchw.length);
-            return run(seg, batch, List.of("logits")).get(0);
-        }
+        // A heap segment over the array: the GPU path copies it once, into its pinned staging buffer.
+        return run(MemorySegment.ofArray(nchw), batch, List.of("logits")).get(0);
     }
 
     /** As {@link #predict(float[], int)}, from a buffer's remaining floats (its position is not moved). */
@@ -152,14 +147,10 @@ public final class MambaOutModel implements AutoCloseable {
         names.add("stem");
         for (int s = 0; s < config.stages(); s++) names.add("stage" + s);
         names.add("logits");
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment seg = a.allocate(ValueLayout.JAVA_FLOAT, nchw.length);
-            MemorySegment.copy(nchw, 0, seg, ValueLayout.JAVA_FLOAT, 0, nchw.length);
-            List<float[]> v = run(seg, batch, names);
-            Map<String, float[]> out = new LinkedHashMap<>();
-            for (int i = 0; i < names.size(); i++) out.put(names.get(i), v.get(i));
-            return out;
-        }
+        List<float[]> v = run(MemorySegment.ofArray(nchw), batch, names);
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) out.put(names.get(i), v.get(i));
+        return out;
     }
 
     /** The k most probable classes (softmax) of each image, with ImageNet labels for 1000-class models. */
