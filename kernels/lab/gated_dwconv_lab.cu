@@ -1,13 +1,16 @@
 // Kernel lab for the gated_dwconv family (fused depthwise conv + gating, forward): numbered variants, a CPU
 // double-precision check on random odd shapes with outputs poisoned, and a timing loop (3 warm-ups, median of 20,
 // L2 flushed by a 256 MB memset before each run) at MambaOut's batch-256 shapes, printing GB/s against the measured
-// device-to-device copy bandwidth. v3 IS the mainline (the mainline source is included, not copied); v2 runs the
-// mainline's work items with the conv taps read from global memory (its any-k path) instead of the shared tile.
+// device-to-device copy bandwidth. v4 IS the mainline (the mainline source is included, not copied); v3 is the
+// previous mainline (the shared-memory tile kernel, gated_dwconv_v3.cuh); v2 runs v3's work items with the conv taps
+// read from global memory (its any-k path) instead of the shared tile.
 //
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/gated_dwconv_lab kernels/lab/gated_dwconv_lab.cu
 //   /tmp/gated_dwconv_lab            # validate, then time
 //   /tmp/gated_dwconv_lab --check    # validate only (e.g. under compute-sanitizer)
+//   /tmp/gated_dwconv_lab --time-v4  # time v3 and the mainline only; -DGD_PREFETCH, -DGD_MIN_BLOCKS
 #include "../src/main/cuda/gated_dwconv.cu"
+#include "gated_dwconv_v3.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -55,48 +58,70 @@ __global__ void gd_v1(T* out, const T* x, const float* w, const float* b, int N,
     }
 }
 
-// 2: the mainline's work items and pointwise path (16-byte units), conv taps from global memory (gd_conv_direct).
+// 2: v3's work items and pointwise path (16-byte units), conv taps from global memory (gd3::gd_conv_direct).
 template <typename T, int U>
-__device__ void gd_v2_units(T* out, const T* x, const float* w, const float* b, const GdShape& s) {
+__device__ void gd_v2_units(T* out, const T* x, const float* w, const float* b, const gd3::GdShape& s) {
     const long long conv_items = (long long)s.N * s.tiles_y * s.tiles_x * s.chunks;
     const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
-    const long long items = conv_items + (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    const long long items = conv_items + (pw_units + gd3::GD_PW_UNITS - 1) / gd3::GD_PW_UNITS;
     for (long long item = blockIdx.x; item < items; item += gridDim.x) {
-        if (item < conv_items) gd_conv_direct<T>(out, x, w, b, s, (int)item);
-        else gd_pointwise<T, U>(out, x, s, item - conv_items);
+        if (item < conv_items) gd3::gd_conv_direct<T>(out, x, w, b, s, (int)item);
+        else gd3::gd_pointwise<T, U>(out, x, s, item - conv_items);
     }
 }
 
 template <typename T>
-__global__ void __launch_bounds__(GD_BLOCK) gd_v2(T* out, const T* x, const float* w, const float* b, int N, int H,
-                                                  int W, int hidden, int conv, int k, int act) {
-    const GdShape s(N, H, W, hidden, conv, k, act);
+__global__ void __launch_bounds__(gd3::GD_BLOCK) gd_v2(T* out, const T* x, const float* w, const float* b, int N, int H,
+                                                       int W, int hidden, int conv, int k, int act) {
+    const gd3::GdShape s(N, H, W, hidden, conv, k, act);
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) gd_v2_units<T, V>(out, x, w, b, s);
     else gd_v2_units<T, 1>(out, x, w, b, s);
 }
 
-// Host mirror of GatedDwConvKernels.geometry: one block per work item.
-static long long mainline_grid(int N, int H, int W, int hidden, int conv, int eb) {
-    const int th = gd_tile(H), tw = gd_tile(W), u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
-    const long long conv_items = (long long)N * gd_ceil_div(H, th) * gd_ceil_div(W, tw) * gd_ceil_div(conv, GD_CHUNK);
+// Host mirror of v3's geometry: one block per work item.
+static long long v3_grid(int N, int H, int W, int hidden, int conv, int eb) {
+    const int th = gd3::gd_tile(H), tw = gd3::gd_tile(W);
+    const int u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
+    const long long conv_items = (long long)N * gd_ceil_div(H, th) * gd_ceil_div(W, tw) * gd_ceil_div(conv, gd3::GD_CHUNK);
     const long long pw = (long long)N * H * W * ((hidden - conv) / u);
-    return conv_items + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    return conv_items + (pw + gd3::GD_PW_UNITS - 1) / gd3::GD_PW_UNITS;
 }
 
+// Host mirrors of GatedDwConvKernels.stripRows and .geometry (the mainline, v4).
+static int strip_rows(int N, int H, int W, int conv) {
+    const long long columns = (long long)N * W * conv, target = 262144;
+    if (columns >= target) return H;
+    const long long strips = std::min<long long>((target + columns - 1) / columns, (H + 3) / 4);
+    return (int)((H + strips - 1) / strips);
+}
+
+static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int rows) {
+    const int u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
+    const long long threads = (long long)N * gd_ceil_div(H, rows) * W * conv;
+    const long long pw = (long long)N * H * W * ((hidden - conv) / u);
+    return (threads + GD_BLOCK - 1) / GD_BLOCK + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
+}
+
+// rows_override > 0: the mainline with that many output rows per strip instead of strip_rows()'s choice.
 template <typename T>
 static void launch(int v, T* out, const T* x, const float* w, const float* b, int N, int H, int W, int hidden,
-                   int conv, int k, int act, long long grid_override = 0) {
-    const long long grid = grid_override > 0 ? grid_override : mainline_grid(N, H, W, hidden, conv, sizeof(T));
+                   int conv, int k, int act, long long grid_override = 0, int rows_override = 0) {
     if (v == 1) {
         const long long total = (long long)N * H * W * hidden;
         gd_v1<T><<<(unsigned)std::min<long long>((total + 255) / 256, 132LL * 64), 256>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
-    } else if (v == 2) {
-        gd_v2<T><<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
-    } else if constexpr (sizeof(T) == 4) {   // 3: the mainline
-        gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
-    } else {
-        gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+    } else if (v == 2 || v == 3) {
+        const long long grid = grid_override > 0 ? grid_override : v3_grid(N, H, W, hidden, conv, sizeof(T));
+        if (v == 2) gd_v2<T><<<(unsigned)grid, gd3::GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+        else gd3::forward<T><<<(unsigned)grid, gd3::GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
+    } else {   // 4: the mainline
+        const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
+        const long long grid = v4_grid(N, H, W, hidden, conv, sizeof(T), rows);
+        if constexpr (sizeof(T) == 4) {
+            gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows);
+        } else {
+            gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows);
+        }
     }
     CK(cudaGetLastError());
 }
@@ -151,7 +176,7 @@ struct Case { int hidden, conv, k, N, H, W, act; };
 
 // Runs variant v (0 grid = its own) on one random case, misaligned = x and out one element off 16 bytes.
 template <typename T>
-static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned, long long grid) {
+static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned, long long grid, int rows) {
     const size_t tokens = (size_t)c.N * c.H * c.W, nx = tokens * 2 * c.hidden, no = tokens * c.hidden;
     std::normal_distribution<float> nd(0.f, 1.f);
     std::vector<float> x(nx), tw((size_t)c.conv * c.k * c.k), b(c.conv);
@@ -173,7 +198,7 @@ static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned
     CK(cudaMemcpy(dw, wp.data(), wp.size() * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(db, b.data(), b.size() * 4, cudaMemcpyHostToDevice));
     CK(cudaMemset(dout, 0xff, (no + off) * sizeof(T) + 4));   // NaN in f32 and bf16
-    launch<T>(v, dout + off, dx + off, dw, db, c.N, c.H, c.W, c.hidden, c.conv, c.k, c.act, grid);
+    launch<T>(v, dout + off, dx + off, dw, db, c.N, c.H, c.W, c.hidden, c.conv, c.k, c.act, grid, rows);
     CK(cudaDeviceSynchronize());
     CK(cudaMemcpy(ho.data(), dout, (no + off) * sizeof(T), cudaMemcpyDeviceToHost));
     double num = 0, den = 0;
@@ -199,19 +224,24 @@ static int validate() {
     std::mt19937 rng(12345);
     int failed = 0, n = 0;
     for (const Case& c : cases) {
-        for (int v = 1; v <= 3; v++) {
+        for (int v = 1; v <= 4; v++) {
             for (int bf = 0; bf < 2; bf++) {
-                for (int mode = 0; mode < (v == 3 ? 3 : 1); mode++) {   // mainline also misaligned, and on a 7-block grid
+                // v3: also misaligned and on a 7-block grid (grid-stride); v4: also misaligned and with strips of
+                // 1, 2 and 5 output rows
+                const int modes = v == 3 ? 3 : v == 4 ? 5 : 1;
+                for (int mode = 0; mode < modes; mode++) {
                     const bool mis = mode == 1;
-                    const long long grid = mode == 2 ? 7 : 0;
-                    const double e = bf ? check_one<__nv_bfloat16>(v, c, rng, mis, grid) : check_one<float>(v, c, rng, mis, grid);
+                    const long long grid = v == 3 && mode == 2 ? 7 : 0;
+                    const int rows = v == 4 && mode >= 2 ? (mode == 2 ? 1 : mode == 3 ? 2 : 5) : 0;
+                    const double e = bf ? check_one<__nv_bfloat16>(v, c, rng, mis, grid, rows)
+                                        : check_one<float>(v, c, rng, mis, grid, rows);
                     const double tol = bf ? 1e-2 : 1e-5;
                     n++;
                     if (!(e < tol)) {
                         failed++;
-                        printf("FAIL v%d %s hidden=%d conv=%d k=%d NHW=%d,%d,%d act=%d %s: rel err %.3g\n", v,
+                        printf("FAIL v%d %s hidden=%d conv=%d k=%d NHW=%d,%d,%d act=%d %s rows=%d: rel err %.3g\n", v,
                                bf ? "bf16" : "f32", c.hidden, c.conv, c.k, c.N, c.H, c.W, c.act,
-                               mode == 1 ? "misaligned" : mode == 2 ? "grid=7" : "", e);
+                               mode == 1 ? "misaligned" : grid ? "grid=7" : "", rows, e);
                     }
                 }
             }
@@ -240,10 +270,10 @@ static float time_ms(F body, void* flush, size_t flush_bytes, int reps) {
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
-    const bool time_only = argc > 1 && !strcmp(argv[1], "--time-v3");   // skip validation and v1, v2
+    const bool time_only = argc > 1 && !strcmp(argv[1], "--time-v4");   // skip validation and v1, v2
     const int failed = time_only ? 0 : validate();
     if (argc > 1 && !strcmp(argv[1], "--check")) return failed ? 1 : 0;
-    printf("GD_HALO_BATCH %d, GD_PW_UNROLL %d\n", GD_HALO_BATCH, GD_PW_UNROLL);
+    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_PREFETCH %d\n", GD_PW_UNROLL, GD_MIN_BLOCKS, GD_PREFETCH);
 
     const size_t flush_bytes = 256u << 20;
     void* flush; CK(cudaMalloc(&flush, flush_bytes));
@@ -257,18 +287,21 @@ int main(int argc, char** argv) {
         printf("copy D2D 1 GB: %.3f ms = %.0f GB/s (read + write)\n", ms, copy_gbs);
         CK(cudaFree(s)); CK(cudaFree(d));
     }
-    struct Shape { const char* model; int stage, H, hidden, conv; };
+    struct Shape { const char* model; int stage, N, H, hidden, conv; };
     const Shape shapes[] = {
-        {"femto", 1, 56, 128, 48}, {"femto", 2, 28, 256, 96}, {"femto", 3, 14, 512, 192}, {"femto", 4, 7, 768, 288},
-        {"tiny", 1, 56, 256, 96}, {"tiny", 2, 28, 512, 192}, {"tiny", 3, 14, 1024, 384}, {"tiny", 4, 7, 1536, 576}};
-    const int N = 256, k = 7;
+        {"femto", 1, 256, 56, 128, 48}, {"femto", 2, 256, 28, 256, 96}, {"femto", 3, 256, 14, 512, 192},
+        {"femto", 4, 256, 7, 768, 288}, {"tiny", 1, 256, 56, 256, 96}, {"tiny", 2, 256, 28, 512, 192},
+        {"tiny", 3, 256, 14, 1024, 384}, {"tiny", 4, 256, 7, 1536, 576}, {"base", 1, 256, 56, 341, 128},
+        {"base", 3, 256, 14, 1365, 512}, {"femto", 1, 1, 56, 128, 48}, {"femto", 3, 1, 14, 512, 192},
+        {"tiny", 1, 1, 56, 256, 96}, {"tiny", 4, 1, 7, 1536, 576}};
+    const int k = 7;
     std::mt19937 rng(7);
     std::normal_distribution<float> nd(0.f, 1.f);
-    printf("\n| model | stage | dtype | tokens | hidden | conv | MB | floor us | halo MB (L2) | v1 us | v2 us | v3 us | v3 GB/s | v3 %% of copy |\n");
-    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n| model | stage | N | dtype | hidden | conv | MB | floor us | v1 us | v2 us | v3 us | v4 us | v4 rows | v4 GB/s | v4 %% of copy | v3/v4 |\n");
+    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int bf = 0; bf < 2; bf++) {
         for (const Shape& sh : shapes) {
-            const int H = sh.H, W = sh.H, hidden = sh.hidden, conv = sh.conv;
+            const int N = sh.N, H = sh.H, W = sh.H, hidden = sh.hidden, conv = sh.conv;
             const size_t eb = bf ? 2 : 4, tokens = (size_t)N * H * W, nx = tokens * 2 * hidden, no = tokens * hidden;
             void *dx, *dout; float *dw, *db;
             CK(cudaMalloc(&dx, nx * eb)); CK(cudaMalloc(&dout, no * eb));
@@ -290,20 +323,18 @@ int main(int argc, char** argv) {
                 CK(cudaMemcpy(db, hb.data(), hb.size() * 4, cudaMemcpyHostToDevice));
             }
             const double bytes = (double)tokens * 3 * hidden * eb;
-            const int th = gd_tile(H), tw = gd_tile(W);
-            const double halo = (double)N * gd_ceil_div(H, th) * gd_ceil_div(W, tw) * (th + k - 1) * (tw + k - 1) * conv * eb
-                                - (double)tokens * conv * eb;
-            float ms[4] = {0, 0, 0, 0};
-            for (int v = time_only ? 3 : 1; v <= 3; v++) {
+            float ms[5] = {0, 0, 0, 0, 0};
+            for (int v = time_only ? 3 : 1; v <= 4; v++) {
                 ms[v] = time_ms([&] {
                     if (bf) launch<__nv_bfloat16>(v, (__nv_bfloat16*)dout, (const __nv_bfloat16*)dx, dw, db, N, H, W, hidden, conv, k, 0);
                     else launch<float>(v, (float*)dout, (const float*)dx, dw, db, N, H, W, hidden, conv, k, 0);
                 }, flush, flush_bytes, 20);
             }
             const double floor_us = bytes / copy_gbs / 1e3;
-            printf("| %s | %d | %s | %zu | %d | %d | %.0f | %.1f | %.0f | %.1f | %.1f | **%.1f** | %.0f | %.0f%% |\n", sh.model,
-                   sh.stage, bf ? "bf16" : "f32", tokens, hidden, conv, bytes / 1e6, floor_us, halo / 1e6, ms[1] * 1e3,
-                   ms[2] * 1e3, ms[3] * 1e3, bytes / ms[3] / 1e6, 100.0 * floor_us / (ms[3] * 1e3));
+            printf("| %s | %d | %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | **%.1f** | %d | %.0f | %.0f%% | %.2f |\n",
+                   sh.model, sh.stage, N, bf ? "bf16" : "f32", hidden, conv, bytes / 1e6, floor_us, ms[1] * 1e3,
+                   ms[2] * 1e3, ms[3] * 1e3, ms[4] * 1e3, strip_rows(N, H, W, conv), bytes / ms[4] / 1e6,
+                   100.0 * floor_us / (ms[4] * 1e3), ms[3] / ms[4]);
             CK(cudaFree(dx)); CK(cudaFree(dout)); CK(cudaFree(dw)); CK(cudaFree(db));
         }
     }

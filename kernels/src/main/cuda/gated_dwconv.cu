@@ -4,54 +4,45 @@
 // zero padding k/2, stride 1, weight packed tap-major [k*k, conv] f32 (the Java side repacks PyTorch's [C,1,k,k]).
 // The conv result never goes to memory. f32 and bf16 storage; all math in f32.
 //
-// One launch does two kinds of work item (kernels/lab/NOTES.md, "gated_dwconv", has the measurements):
-//   - conv items: an output tile of th x tw pixels (each <= 8, sized so the tiles divide H and W as evenly as possible)
-//     of one image, for a chunk of 32 conv channels. The (th+k-1) x (tw+k-1) halo of c is loaded once, coalesced and
-//     16 bytes wide where the shape allows, into shared memory as f32; then warp w owns tile column w, lane l channel
-//     l of the chunk, with the k*k weights and the th outputs of its column in registers, and slides down the halo
-//     rows: each shared-memory value is read once per thread and feeds up to k outputs (k*(th+k-1) reads for th
-//     outputs, 12 per output at k = 7, instead of 49). The halo re-reads (neighbouring tiles) come from L2. The
-//     item's halo loads, its g values and its weights are all issued before the first use (one wait for memory), the
-//     g values and weights parked in shared memory so they do not hold registers through the conv.
-//   - pointwise items: the i columns, act(g) * i, 1024 units per block, all loads issued before the first use.
-// Work items are numbered conv first, then pointwise; blocks walk them grid-stride, so any grid is correct (the
-// Java geometry, GatedDwConvKernels, gives one block per item). k = 1, 3, 5, 7 are compiled with k known; any other
-// odd k takes a direct path (each output's k*k taps read from global memory through L1: slow, but right).
-// Vector units (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the unit and x, out are
-// 16-byte aligned; one channel per unit otherwise.
-// Where it stands (H200, lab round 2): 27-39% of copy bandwidth in f32 and 14-22% in bf16 at the batch-256 shapes,
-// bound by the conv items (time follows the conv outputs, bf16 barely faster than f32), not by bytes; ptxas reports
-// 128 registers with ~100 bytes of spills. 1.9-2.7x faster than PyTorch's unfused cuDNN sequence.
+// One launch does two kinds of work (kernels/lab/NOTES.md, "gated_dwconv", has the measurements and the variants
+// this one beat):
+//   - conv blocks: a thread per (image, strip of strip_rows output rows, column, conv channel), channel fastest, so
+//     a warp's loads of one pixel's channels are contiguous. The thread holds its channel's k*k weights and k
+//     accumulators in registers and walks down its column: each input row brings k values (columns x-k/2..x+k/2,
+//     the horizontal neighbours' re-reads hit L1), which feed the k output rows still open; the row that closes is
+//     gated and stored, and its accumulator reopens for the row k below. No shared memory, no barrier: the warps
+//     stream independently and the compiler overlaps one row's loads with the previous row's FMAs.
+//   - pointwise blocks: the i columns, act(g) * i, 1024 16-byte units per block, all loads issued before the first
+//     use.
+// Blocks are numbered conv first, then pointwise, one block per item: the grid must cover them all (the Java geometry,
+// GatedDwConvKernels, computes it and chooses strip_rows; extra blocks return). Not grid-stride: the loop's live
+// values pushed the k = 7 path, which needs its 49 weights in registers, into spills at the 128-register cap. k = 1, 3, 5, 7 are compiled with
+// k known; any other odd k takes a direct path (each output's k*k taps read from global memory).
+// Vector units for the pointwise part (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the
+// unit and x, out are 16-byte aligned; one channel per unit otherwise.
 #include "common.cuh"
 #include <cuda_bf16.h>
 #include <cstdint>
 
 constexpr int GD_BLOCK = 256;
-constexpr int GD_WARPS = GD_BLOCK / WARP_SIZE;
-constexpr int GD_CHUNK = WARP_SIZE;       // conv channels per conv item: one per lane
-constexpr int GD_TILE_MAX = GD_WARPS;     // tile edge: one warp per tile column, one register per tile row
-constexpr int GD_SMEM_K = 7;              // the largest k with a shared-memory tile
-constexpr int GD_HALO_MAX = GD_TILE_MAX + GD_SMEM_K - 1;
-// Loads a thread issues before the first use: halo units per batch, pointwise units per item (the lab overrides
-// them with -D to compare; GatedDwConvKernels.POINTWISE_UNITS mirrors the pointwise one).
-#ifndef GD_HALO_BATCH_N
-#define GD_HALO_BATCH_N 4
-#endif
+// Pointwise units a thread loads before the first use (the lab overrides it with -D to compare;
+// GatedDwConvKernels.POINTWISE_UNITS mirrors it).
 #ifndef GD_PW_UNROLL_N
 #define GD_PW_UNROLL_N 4
 #endif
-// Resident blocks per SM the registers are capped for (2: 128 registers).
+// Resident blocks per SM the registers are capped for (2: 128 registers, what the k*k weights in registers need).
 #ifndef GD_MIN_BLOCKS
 #define GD_MIN_BLOCKS 2
 #endif
-constexpr int GD_HALO_BATCH = GD_HALO_BATCH_N;
+// 1: the next input row is loaded before this row's FMAs (more registers, the memory wait hidden within a thread);
+// 0: loaded at the top of its own row (other warps hide the wait).
+#ifndef GD_PREFETCH
+#define GD_PREFETCH 0
+#endif
 constexpr int GD_PW_UNROLL = GD_PW_UNROLL_N;
 constexpr int GD_PW_UNITS = GD_BLOCK * GD_PW_UNROLL;
 
 __host__ __device__ constexpr int gd_ceil_div(int a, int b) { return (a + b - 1) / b; }
-
-// Tile edge for an image extent: as few tiles of <= 8 as possible, equally long (56 -> 8, 28 -> 7, 14 -> 7, 7 -> 7).
-__host__ __device__ constexpr int gd_tile(int extent) { return gd_ceil_div(extent, gd_ceil_div(extent, GD_TILE_MAX)); }
 
 __device__ __forceinline__ float gd_act(float v, int act) {
     return act == 0 ? 0.5f * v * (1.0f + erff(v * 0.70710678f)) : v / (1.0f + expf(-v));
@@ -65,7 +56,7 @@ template <> __device__ __forceinline__ __nv_bfloat16 gd_from_float<__nv_bfloat16
 
 // U consecutive channels as raw storage (what a load returns: one register per 4 bytes), converted at use. U = 1:
 // a plain load; otherwise one 16-byte load. g and i are read exactly once, so they are loaded evict-first
-// (ld.global.cs) to leave L2 to the c halo that neighbouring tiles read again.
+// (ld.global.cs) to leave L2 to the c values that the neighbouring columns read again.
 template <typename T, int U>
 struct GdRaw {
     static constexpr int WORDS = U == 1 ? 1 : 4;
@@ -103,12 +94,13 @@ __device__ __forceinline__ void gd_store(T* p, const float (&v)[U]) {
 }
 
 struct GdShape {
-    int N, H, W, hidden, conv, k, act;
-    int th, tw, tiles_y, tiles_x, chunks;
+    int N, H, W, hidden, conv, k, act, strip_rows, strips;
 
-    __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_)
-        : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), th(gd_tile(H_)), tw(gd_tile(W_)),
-          tiles_y(gd_ceil_div(H_, th)), tiles_x(gd_ceil_div(W_, tw)), chunks(gd_ceil_div(conv_, GD_CHUNK)) {}
+    __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_, int strip_rows_)
+        : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), strip_rows(strip_rows_),
+          strips(gd_ceil_div(H_, strip_rows_)) {}
+
+    __device__ long long conv_threads() const { return (long long)N * strips * W * conv; }
 };
 
 // ------------------------------------------------------------------------------------------ pointwise items
@@ -148,228 +140,171 @@ __device__ void gd_pointwise(T* __restrict__ out, const T* __restrict__ x, const
     }
 }
 
-// ------------------------------------------------------------------------------------------ conv items
-struct GdTile {
-    int n, y0, x0, c0;
+// ------------------------------------------------------------------------------------------ conv blocks
+// Where conv thread t works: image n, output rows [y0, y1), column xo, conv channel c.
+struct GdColumn {
+    long long n;
+    int y0, y1, xo, c;
+
+    __device__ GdColumn(const GdShape& s, long long t) {
+        c = (int)(t % s.conv);
+        long long rest = t / s.conv;
+        xo = (int)(rest % s.W);
+        rest /= s.W;
+        const int strip = (int)(rest % s.strips);
+        n = rest / s.strips;
+        y0 = strip * s.strip_rows;
+        y1 = min(y0 + s.strip_rows, s.H);
+    }
 };
 
-__device__ __forceinline__ GdTile gd_conv_tile(const GdShape& s, int item) {
-    GdTile t;
-    int rest = item;
-    t.c0 = (rest % s.chunks) * GD_CHUNK;
-    rest /= s.chunks;
-    t.x0 = (rest % s.tiles_x) * s.tw;
-    rest /= s.tiles_x;
-    t.y0 = (rest % s.tiles_y) * s.th;
-    t.n = rest / s.tiles_y;
-    return t;
-}
-
-// out = act(g) * (conv + bias) for output row y0 + r, column x, conv channel ch (the caller checks ch < conv).
-template <typename T>
-__device__ __forceinline__ void gd_conv_store(T* __restrict__ out, const T* __restrict__ x, const GdShape& s,
-                                              long long pixel, int ch, float conv_value) {
-    const int j = s.hidden - s.conv + ch;
-    const float g = gd_to_float(x[pixel * 2 * s.hidden + j]);
-    out[pixel * s.hidden + j] = gd_from_float<T>(gd_act(g, s.act) * conv_value);
-}
-
-template <typename T, int U, int K>
-__device__ void gd_conv_smem(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                             const float* __restrict__ bias, const GdShape& s, int item, float* halo) {
+template <typename T, int K>
+__device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __restrict__ x,
+                                               const float* __restrict__ weight, const float* __restrict__ bias,
+                                               const GdShape& s, long long t) {
     constexpr int P = K / 2;
-    const GdTile tile = gd_conv_tile(s, item);
-    const int sh = s.th + K - 1, sw = s.tw + K - 1;
-    const long long img = (long long)tile.n * s.H * s.W;
-    const T* c = x + (2 * s.hidden - s.conv);
-    constexpr int UNITS = GD_CHUNK / U;   // per halo pixel
-
-    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
-    const int ch = tile.c0 + lane, xo = tile.x0 + warp;
-    const bool computes = warp < s.tw && xo < s.W && ch < s.conv;
-
-    // Halo of c for channels [c0, c0 + 32) into shared memory [sh][sw][32], zeros outside the image and past conv.
-    // Each batch issues all its loads (and, in the first, this thread's g values) before the first use, so an item
-    // waits for memory once (the f32 and bf16 vector halos fit one batch), not once per load.
-    const int halo_units = sh * sw * UNITS;
-    // This thread's g values are loaded with the first batch and parked in shared memory (gate[r][warp][lane]) until
-    // the conv is done: held in registers next to the k*k weights they made the compiler spill.
-    float* gate = halo + GD_HALO_MAX * GD_HALO_MAX * GD_CHUNK;
-    // The chunk's weights go through shared memory too: read from global after the barrier, the compiler hoisted
-    // them (read-only loads) above it, and the 49 weights then lived next to the halo batch: spills.
-    float* wsm = gate + GD_TILE_MAX * GD_WARPS * GD_CHUNK;
-    constexpr int W_PER_THREAD = gd_ceil_div(K * K * GD_CHUNK, GD_BLOCK);
-    T g[GD_TILE_MAX];
-    float wt[W_PER_THREAD];
-    for (int base = 0; base < halo_units; base += GD_HALO_BATCH * GD_BLOCK) {
-        GdRaw<T, U> raw[GD_HALO_BATCH];
-        int dst[GD_HALO_BATCH];
-        bool inside[GD_HALO_BATCH];
+    const GdColumn col(s, t);
+    // Offsets inside one image fit 32 bits (the launcher checks H*W*2*hidden < 2^31): one 64-bit base per tensor
+    // and 32-bit offsets keep the address registers few next to the k*k weights.
+    const int pixel_stride = 2 * s.hidden, row_stride = pixel_stride * s.W;
+    const long long img = col.n * s.H * s.W;
+    const int j = s.hidden - s.conv + col.c;             // output column (and g column) of this channel
+    const T* src = x + img * pixel_stride + (2 * s.hidden - s.conv) + col.c;   // c, pixel (0, 0)
+    const T* gsrc = x + img * pixel_stride + j;
+    T* dst = out + img * s.hidden + j;
+    float w[K * K];
+    #pragma unroll
+    for (int tap = 0; tap < K * K; tap++) w[tap] = __ldg(weight + tap * s.conv + col.c);
+    const float b = __ldg(bias + col.c);
+    bool in_x[K];
+    #pragma unroll
+    for (int kx = 0; kx < K; kx++) in_x[kx] = col.xo - P + kx >= 0 && col.xo - P + kx < s.W;
+    // While input row iy is added, acc[i] holds output row iy - P + i (its tap row is k-1-i); afterwards acc[0] is
+    // complete and the window moves down one row. The loop is not unrolled, so at most one row of loads is in
+    // flight per thread (unrolled, ptxas wanted 204 registers). GD_PREFETCH picks whether the next
+    // row's loads are issued before this row's FMAs.
+    float acc[K];
+    #pragma unroll
+    for (int i = 0; i < K; i++) acc[i] = b;
+    const int rows = col.y1 - col.y0 + 2 * P;             // input rows y0 - P .. y1 + P - 1
+    auto load_row = [&](float (&v)[K], int iy) {
+        const bool in_y = iy >= 0 && iy < s.H;
+        const int r = iy * row_stride + (col.xo - P) * pixel_stride;
         #pragma unroll
-        for (int j = 0; j < GD_HALO_BATCH; j++) {
-            const int e = base + j * GD_BLOCK + threadIdx.x;
-            const int uu = e % UNITS, pix = e / UNITS;
-            const int sy = pix / sw, sx = pix - sy * sw;
-            const int yy = tile.y0 - P + sy, xx = tile.x0 - P + sx, cc = tile.c0 + uu * U;
-            dst[j] = e < halo_units ? pix * GD_CHUNK + uu * U : -1;
-            inside[j] = e < halo_units && yy >= 0 && yy < s.H && xx >= 0 && xx < s.W && cc < s.conv;
-            if (inside[j]) raw[j] = gd_load<T, U, false>(c + (img + (long long)yy * s.W + xx) * 2 * s.hidden + cc);
+        for (int kx = 0; kx < K; kx++) v[kx] = in_y && in_x[kx] ? gd_to_float(__ldg(src + (r + kx * pixel_stride))) : 0.0f;
+    };
+    auto load_g = [&](int oy) {
+        return oy >= col.y0 ? gd_to_float(__ldg(gsrc + (oy * row_stride + col.xo * pixel_stride))) : 0.0f;
+    };
+    float v[K];
+    load_row(v, col.y0 - P);
+    float g = load_g(col.y0 - 2 * P);
+    #pragma unroll 1
+    for (int tt = 0; tt < rows; tt++) {
+        const int iy = col.y0 - P + tt;
+#if GD_PREFETCH
+        float vn[K];
+        load_row(vn, iy + 1);
+        const float gn = load_g(iy + 1 - P);
+#else
+        if (tt > 0) {
+            load_row(v, iy);
+            g = load_g(iy - P);
         }
-        if (base == 0) {
+#endif
+        if (iy >= 0 && iy < s.H) {
             #pragma unroll
-            for (int j = 0; j < W_PER_THREAD; j++) {
-                const int e = j * GD_BLOCK + threadIdx.x, cc = tile.c0 + e % GD_CHUNK;
-                if (e < K * K * GD_CHUNK) wt[j] = cc < s.conv ? weight[(e / GD_CHUNK) * s.conv + cc] : 0.0f;
-            }
-        }
-        if (base == 0 && computes) {
-            #pragma unroll
-            for (int r = 0; r < GD_TILE_MAX; r++) {
-                const int yo = tile.y0 + r;
-                if (r < s.th && yo < s.H) g[r] = x[(img + (long long)yo * s.W + xo) * 2 * s.hidden + s.hidden - s.conv + ch];
-            }
-        }
-        if (base == 0) {
-            #pragma unroll
-            for (int j = 0; j < W_PER_THREAD; j++) {
-                const int e = j * GD_BLOCK + threadIdx.x;
-                if (e < K * K * GD_CHUNK) wsm[e] = wt[j];
-            }
-        }
-        if (base == 0 && computes) {
-            #pragma unroll
-            for (int r = 0; r < GD_TILE_MAX; r++) {
-                if (r < s.th && tile.y0 + r < s.H) gate[(r * GD_WARPS + warp) * GD_CHUNK + lane] = gd_to_float(g[r]);
-            }
-        }
-        #pragma unroll
-        for (int j = 0; j < GD_HALO_BATCH; j++) {
-            if (dst[j] < 0) continue;
-            float v[U];
-            #pragma unroll
-            for (int i = 0; i < U; i++) v[i] = inside[j] ? raw[j].get(i) : 0.0f;
-            float* d = halo + dst[j];
-            if constexpr (U == 4 || U == 8) {
+            for (int i = 0; i < K; i++) {
                 #pragma unroll
-                for (int i = 0; i < U; i += 4) *reinterpret_cast<float4*>(d + i) = make_float4(v[i], v[i + 1], v[i + 2], v[i + 3]);
-            } else {
-                d[0] = v[0];
+                for (int kx = 0; kx < K; kx++) acc[i] = fmaf(w[(K - 1 - i) * K + kx], v[kx], acc[i]);
             }
         }
+        const int oy = iy - P;
+        if (oy >= col.y0) dst[(oy * s.W + col.xo) * s.hidden] = gd_from_float<T>(gd_act(g, s.act) * acc[0]);
+        #pragma unroll
+        for (int i = 0; i < K - 1; i++) acc[i] = acc[i + 1];
+        acc[K - 1] = b;
+#if GD_PREFETCH
+        #pragma unroll
+        for (int kx = 0; kx < K; kx++) v[kx] = vn[kx];
+        g = gn;
+#endif
     }
-    __syncthreads();
-
-    if (computes) {
-        float w[K * K];
-        #pragma unroll
-        for (int tap = 0; tap < K * K; tap++) w[tap] = wsm[tap * GD_CHUNK + lane];
-        float acc[GD_TILE_MAX];
-        const float b = __ldg(bias + ch);
-        #pragma unroll
-        for (int r = 0; r < GD_TILE_MAX; r++) acc[r] = b;
-        // Halo row ir feeds output rows r = ir - ky; rows past the tile's th are computed and dropped. (Holding one
-        // tap column of k weights at a time instead of all k*k was 10-25% slower: lab round 3.)
-        #pragma unroll
-        for (int ir = 0; ir < GD_TILE_MAX + K - 1; ir++) {
-            if (ir < sh) {
-                const float* row = halo + (ir * sw + warp) * GD_CHUNK + lane;
-                #pragma unroll
-                for (int kx = 0; kx < K; kx++) {
-                    const float v = row[kx * GD_CHUNK];
-                    #pragma unroll
-                    for (int r = 0; r < GD_TILE_MAX; r++) {
-                        const int ky = ir - r;
-                        if (ky >= 0 && ky < K) acc[r] = fmaf(w[ky * K + kx], v, acc[r]);
-                    }
-                }
-            }
-        }
-        const int j = s.hidden - s.conv + ch;
-        #pragma unroll
-        for (int r = 0; r < GD_TILE_MAX; r++) {
-            const int yo = tile.y0 + r;
-            if (r < s.th && yo < s.H) {
-                const float gv = gate[(r * GD_WARPS + warp) * GD_CHUNK + lane];
-                out[(img + (long long)yo * s.W + xo) * s.hidden + j] = gd_from_float<T>(gd_act(gv, s.act) * acc[r]);
-            }
-        }
-    }
-    __syncthreads();   // the next item (grid-stride) overwrites the halo
 }
 
-// Any odd k: the same tile and thread roles, every tap read from global memory.
+// Any odd k: the same thread roles, every tap read from global memory.
 template <typename T>
 __device__ void gd_conv_direct(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                               const float* __restrict__ bias, const GdShape& s, int item) {
-    const GdTile tile = gd_conv_tile(s, item);
+                               const float* __restrict__ bias, const GdShape& s, long long t) {
+    const GdColumn col(s, t);
     const int P = s.k / 2;
-    const long long img = (long long)tile.n * s.H * s.W;
-    const T* c = x + (2 * s.hidden - s.conv);
-    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
-    const int ch = tile.c0 + lane, xo = tile.x0 + warp;
-    if (warp >= s.tw || xo >= s.W || ch >= s.conv) return;
-    for (int r = 0; r < s.th; r++) {
-        const int yo = tile.y0 + r;
-        if (yo >= s.H) break;
-        float acc = __ldg(bias + ch);
+    const long long pixel_stride = 2LL * s.hidden, img = col.n * s.H * s.W;
+    const int j = s.hidden - s.conv + col.c;
+    const T* cx = x + img * pixel_stride + (2 * s.hidden - s.conv) + col.c;
+    for (int yo = col.y0; yo < col.y1; yo++) {
+        float acc = __ldg(bias + col.c);
         for (int ky = 0; ky < s.k; ky++) {
             const int yy = yo + ky - P;
             if (yy < 0 || yy >= s.H) continue;
             for (int kx = 0; kx < s.k; kx++) {
-                const int xx = xo + kx - P;
+                const int xx = col.xo + kx - P;
                 if (xx < 0 || xx >= s.W) continue;
-                acc = fmaf(__ldg(weight + (ky * s.k + kx) * s.conv + ch),
-                           gd_to_float(c[(img + (long long)yy * s.W + xx) * 2 * s.hidden + ch]), acc);
+                acc = fmaf(__ldg(weight + (ky * s.k + kx) * s.conv + col.c),
+                           gd_to_float(cx[((long long)yy * s.W + xx) * pixel_stride]), acc);
             }
         }
-        gd_conv_store(out, x, s, img + (long long)yo * s.W + xo, ch, acc);
+        const long long pixel = img + (long long)yo * s.W + col.xo;
+        const float g = gd_to_float(x[pixel * pixel_stride + j]);
+        out[pixel * s.hidden + j] = gd_from_float<T>(gd_act(g, s.act) * acc);
     }
 }
 
 // ------------------------------------------------------------------------------------------ entry
 template <typename T, int U>
 __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                                 const float* __restrict__ bias, const GdShape& s, float* halo) {
-    const long long conv_items = (long long)s.N * s.tiles_y * s.tiles_x * s.chunks;
+                                 const float* __restrict__ bias, const GdShape& s) {
+    const long long conv_threads = s.conv_threads();
+    const long long conv_blocks = (conv_threads + GD_BLOCK - 1) / GD_BLOCK;
     const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
-    const long long items = conv_items + (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
-    for (long long item = blockIdx.x; item < items; item += gridDim.x) {
-        if (item < conv_items) {
-            const int ci = (int)item;
-            switch (s.k) {
-                case 1: gd_conv_smem<T, U, 1>(out, x, weight, bias, s, ci, halo); break;
-                case 3: gd_conv_smem<T, U, 3>(out, x, weight, bias, s, ci, halo); break;
-                case 5: gd_conv_smem<T, U, 5>(out, x, weight, bias, s, ci, halo); break;
-                case 7: gd_conv_smem<T, U, 7>(out, x, weight, bias, s, ci, halo); break;
-                default: gd_conv_direct<T>(out, x, weight, bias, s, ci); break;
-            }
-        } else {
-            gd_pointwise<T, U>(out, x, s, item - conv_items);
+    const long long items = conv_blocks + (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    const long long item = blockIdx.x;
+    if (item >= items) return;
+    if (item < conv_blocks) {
+        const long long t = item * GD_BLOCK + threadIdx.x;
+        if (t >= conv_threads) return;
+        switch (s.k) {
+            case 1: gd_conv_column<T, 1>(out, x, weight, bias, s, t); break;
+            case 3: gd_conv_column<T, 3>(out, x, weight, bias, s, t); break;
+            case 5: gd_conv_column<T, 5>(out, x, weight, bias, s, t); break;
+            case 7: gd_conv_column<T, 7>(out, x, weight, bias, s, t); break;
+            default: gd_conv_direct<T>(out, x, weight, bias, s, t); break;
         }
+    } else {
+        gd_pointwise<T, U>(out, x, s, item - conv_blocks);
     }
 }
 
 template <typename T>
 __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                           const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act) {
-    __shared__ __align__(16) float halo[(GD_HALO_MAX * GD_HALO_MAX + GD_TILE_MAX * GD_WARPS + GD_SMEM_K * GD_SMEM_K) * GD_CHUNK];   // + gate, weights
-    const GdShape s(N, H, W, hidden, conv, k, act);
+                           const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
+                           int strip_rows) {
+    const GdShape s(N, H, W, hidden, conv, k, act, strip_rows);
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
-        gd_forward_units<T, V>(out, x, weight, bias, s, halo);
+        gd_forward_units<T, V>(out, x, weight, bias, s);
     } else {
-        gd_forward_units<T, 1>(out, x, weight, bias, s, halo);
+        gd_forward_units<T, 1>(out, x, weight, bias, s);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_f32(float* __restrict__ out,
         const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
-        int W, int hidden, int conv_channels, int kernel_size, int act) {
-    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act);
+        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows) {
+    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows);
 }
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
         const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N,
-        int H, int W, int hidden, int conv_channels, int kernel_size, int act) {
-    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act);
+        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows) {
+    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows);
 }
