@@ -96,11 +96,14 @@ static int strip_rows(int N, int H, int W, int conv) {
     return (int)((H + strips - 1) / strips);
 }
 
-static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int rows) {
+static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int rows, int k) {
     const int u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
-    const long long threads = (long long)N * gd_ceil_div(H, rows) * W * conv;
+    const long long strips = gd_ceil_div(H, rows);
+    const bool staged = GD_STAGED && u > 1 && (k == 1 || k == 3 || k == 5 || k == 7);
+    const long long conv_blocks = staged ? N * strips * gd_ceil_div(W, 8) * gd_ceil_div(conv, 32)
+                                         : (N * strips * W * conv + GD_BLOCK - 1) / GD_BLOCK;
     const long long pw = (long long)N * H * W * ((hidden - conv) / u);
-    return (threads + GD_BLOCK - 1) / GD_BLOCK + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    return conv_blocks + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
 }
 
 // rows_override > 0: the mainline with that many output rows per strip instead of strip_rows()'s choice.
@@ -116,7 +119,7 @@ static void launch(int v, T* out, const T* x, const float* w, const float* b, in
         else gd3::forward<T><<<(unsigned)grid, gd3::GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
     } else {   // 4: the mainline
         const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
-        const long long grid = v4_grid(N, H, W, hidden, conv, sizeof(T), rows);
+        const long long grid = v4_grid(N, H, W, hidden, conv, sizeof(T), rows, k);
         if constexpr (sizeof(T) == 4) {
             gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows);
         } else {
@@ -273,7 +276,7 @@ int main(int argc, char** argv) {
     const bool time_only = argc > 1 && !strcmp(argv[1], "--time-v4");   // skip validation and v1, v2
     const int failed = time_only ? 0 : validate();
     if (argc > 1 && !strcmp(argv[1], "--check")) return failed ? 1 : 0;
-    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_PREFETCH %d\n", GD_PW_UNROLL, GD_MIN_BLOCKS, GD_PREFETCH);
+    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d, GD_PREFETCH %d (v4 = the mainline as built)\n", GD_PW_UNROLL, GD_MIN_BLOCKS, GD_STAGED, GD_STAGES, GD_PREFETCH);
 
     const size_t flush_bytes = 256u << 20;
     void* flush; CK(cudaMalloc(&flush, flush_bytes));

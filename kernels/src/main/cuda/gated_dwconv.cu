@@ -6,12 +6,13 @@
 //
 // One launch does two kinds of work (kernels/lab/NOTES.md, "gated_dwconv", has the measurements and the variants
 // this one beat):
-//   - conv blocks: a thread per (image, strip of strip_rows output rows, column, conv channel), channel fastest, so
-//     a warp's loads of one pixel's channels are contiguous. The thread holds its channel's k*k weights and k
-//     accumulators in registers and walks down its column: each input row brings k values (columns x-k/2..x+k/2,
-//     the horizontal neighbours' re-reads hit L1), which feed the k output rows still open; the row that closes is
-//     gated and stored, and its accumulator reopens for the row k below. No shared memory, no barrier: the warps
-//     stream independently and the compiler overlaps one row's loads with the previous row's FMAs.
+//   - conv blocks ("staged", the 16-byte path with k <= 7): a block per (image, strip of strip_rows output rows,
+//     band of 8 columns, chunk of 32 conv channels); a thread per (column, channel) holds its channel's k*k
+//     weights and k accumulators in registers and walks down its column: each input row brings k values (columns
+//     x-k/2..x+k/2) that feed the k output rows still open; the row that closes is gated and stored, and its
+//     accumulator reopens for the row k below. The band's input and g rows stream through a ring in shared memory
+//     (cp.async, many rows ahead). Other shapes (odd channel counts, misaligned pointers) take the same rolling
+//     column with its loads straight from global memory, a thread per (image, strip, column, channel).
 //   - pointwise blocks: the i columns, act(g) * i, 1024 16-byte units per block, all loads issued before the first
 //     use.
 // Blocks are numbered conv first, then pointwise, one block per item: the grid must cover them all (the Java geometry,
@@ -101,6 +102,10 @@ struct GdShape {
           strips(gd_ceil_div(H_, strip_rows_)) {}
 
     __device__ long long conv_threads() const { return (long long)N * strips * W * conv; }
+    // 8-column bands x 32-channel chunks per (image, strip): GatedDwConvKernels.stagedBlocks mirrors it.
+    __device__ long long staged_blocks() const {
+        return (long long)N * strips * gd_ceil_div(W, GD_BLOCK / WARP_SIZE) * gd_ceil_div(conv, WARP_SIZE);
+    }
 };
 
 // ------------------------------------------------------------------------------------------ pointwise items
@@ -194,7 +199,7 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
         for (int kx = 0; kx < K; kx++) v[kx] = in_y && in_x[kx] ? gd_to_float(__ldg(src + (r + kx * pixel_stride))) : 0.0f;
     };
     auto load_g = [&](int oy) {
-        return oy >= col.y0 ? gd_to_float(__ldg(gsrc + (oy * row_stride + col.xo * pixel_stride))) : 0.0f;
+        return oy >= col.y0 && oy < col.y1 ? gd_to_float(__ldg(gsrc + (oy * row_stride + col.xo * pixel_stride))) : 0.0f;
     };
     float v[K];
     load_row(v, col.y0 - P);
@@ -232,6 +237,141 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
     }
 }
 
+// ------------------------------------------------------------------------------------------ staged conv blocks
+// The rolling column fed through shared memory: a block owns (image, strip, band of 8 output columns, chunk of 32 conv
+// channels); warp w is column x0 + w, lane l channel c0 + l, each with its k*k weights and k accumulators in
+// registers. The band's input rows (8 + k - 1 pixels x 32 channels) and g rows (8 pixels x 32 channels) stream
+// through a ring of GD_STAGES rows in shared memory, filled by 16-byte cp.async with zero fill for the padding, up
+// to GD_STAGES - 1 rows ahead of the arithmetic: the bytes in flight per SM, not the instructions, bounded the
+// register-only column (v4: bf16 as slow as f32, i.e. time followed the number of loads in flight).
+// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x 16-byte aligned; k <= GD_SMEM_K.
+constexpr int GD_BAND = GD_BLOCK / WARP_SIZE;       // output columns per block: a warp each
+constexpr int GD_CHUNK = WARP_SIZE;                 // conv channels per block: a lane each
+constexpr int GD_SMEM_K = 7;
+#ifndef GD_STAGED
+#define GD_STAGED 1   // 0: the register-only rolling column everywhere (lab variant v4)
+#endif
+#ifndef GD_STAGES_N
+#define GD_STAGES_N 12
+#endif
+constexpr int GD_STAGES = GD_STAGES_N;
+
+struct GdBand {
+    long long n;
+    int y0, y1, x0, c0;
+
+    __device__ GdBand(const GdShape& s, long long item) {
+        const int chunks = gd_ceil_div(s.conv, GD_CHUNK), bands = gd_ceil_div(s.W, GD_BAND);
+        c0 = (int)(item % chunks) * GD_CHUNK;
+        long long rest = item / chunks;
+        x0 = (int)(rest % bands) * GD_BAND;
+        rest /= bands;
+        const int strip = (int)(rest % s.strips);
+        n = rest / s.strips;
+        y0 = strip * s.strip_rows;
+        y1 = min(y0 + s.strip_rows, s.H);
+    }
+};
+
+__device__ __forceinline__ void gd_cp_async16(void* smem, const void* gmem, bool valid) {
+    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    const int bytes = valid ? 16 : 0;   // 0: the 16 bytes are zero-filled, the source is not read
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void gd_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void gd_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+
+template <typename T>
+__host__ __device__ constexpr int gd_stage_elems() {   // one ring slot: input row then g row, raw storage
+    return (GD_BAND + GD_SMEM_K - 1) * GD_CHUNK + GD_BAND * GD_CHUNK;
+}
+
+template <typename T, int K>
+__device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                               const float* __restrict__ bias, const GdShape& s, long long item, T* ring) {
+    constexpr int P = K / 2, V = 16 / sizeof(T), PIX = GD_BAND + K - 1;
+    constexpr int IN_UNITS = PIX * GD_CHUNK / V, G_UNITS = GD_BAND * GD_CHUNK / V;
+    constexpr int SLOT = gd_stage_elems<T>();
+    const GdBand band(s, item);
+    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
+    const int xo = band.x0 + warp, c = band.c0 + lane;
+    const int pixel_stride = 2 * s.hidden, row_stride = pixel_stride * s.W;
+    const T* img = x + band.n * s.H * s.W * pixel_stride;
+    const int cofs = 2 * s.hidden - s.conv, gofs = s.hidden - s.conv;
+
+    // The loads of one ring row: input row iy (band columns x0 - P .. x0 + 8 + P - 1) and g row oy.
+    auto issue = [&](int tt) {
+        T* slot = ring + (tt % GD_STAGES) * SLOT;
+        const int iy = band.y0 - P + tt, oy = iy - P;
+        for (int e = threadIdx.x; e < IN_UNITS + G_UNITS; e += GD_BLOCK) {
+            if (e < IN_UNITS) {
+                const int px = e / (GD_CHUNK / V), cu = (e % (GD_CHUNK / V)) * V;
+                const int xx = band.x0 - P + px;
+                const bool ok = iy >= 0 && iy < s.H && xx >= 0 && xx < s.W && band.c0 + cu < s.conv;
+                const T* src = ok ? img + iy * row_stride + xx * pixel_stride + cofs + band.c0 + cu : x;
+                gd_cp_async16(slot + px * GD_CHUNK + cu, src, ok);
+            } else {
+                const int f = e - IN_UNITS, px = f / (GD_CHUNK / V), cu = (f % (GD_CHUNK / V)) * V;
+                const int xx = band.x0 + px;
+                const bool ok = oy >= band.y0 && oy < band.y1 && xx < s.W && band.c0 + cu < s.conv;
+                const T* src = ok ? img + oy * row_stride + xx * pixel_stride + gofs + band.c0 + cu : x;
+                gd_cp_async16(slot + PIX * GD_CHUNK + px * GD_CHUNK + cu, src, ok);
+            }
+        }
+    };
+    const int rows = band.y1 - band.y0 + 2 * P;
+    #pragma unroll 1
+    for (int tt = 0; tt < GD_STAGES - 1; tt++) {
+        if (tt < rows) issue(tt);
+        gd_cp_async_commit();   // empty groups keep the count uniform
+    }
+    const bool computes = xo < s.W && c < s.conv;
+    float w[K * K];
+    #pragma unroll
+    for (int tap = 0; tap < K * K; tap++) w[tap] = computes ? __ldg(weight + tap * s.conv + c) : 0.0f;
+    const float b = computes ? __ldg(bias + c) : 0.0f;
+    float acc[K];
+    #pragma unroll
+    for (int i = 0; i < K; i++) acc[i] = b;
+    T* dst = out + (band.n * s.H * s.W + xo) * s.hidden + gofs + c;
+    // Unrolled by k so that the window moves by renaming, not by k moves per row: output row y0 + r collects in
+    // acc[r mod k]; input row tt (= u mod k) adds tap row ky to acc[(u - ky) mod k] and closes acc[(u + 1) % k]
+    // (row y0 + tt - 2P), which then reopens for the row k below. (Unrolled, the register-only column wanted 204
+    // registers for its hoisted global loads; here the barrier keeps each row's shared loads in place.)
+    for (int step = 0; step < rows; step += K) {
+        #pragma unroll
+        for (int u = 0; u < K; u++) {
+            const int tt = step + u;
+            if (tt >= rows) break;
+            gd_cp_async_wait<GD_STAGES - 2>();   // row tt has landed (this thread's part)
+            __syncthreads();                     // ... everyone's; and row tt - 1's slot is free to refill
+            if (tt + GD_STAGES - 1 < rows) issue(tt + GD_STAGES - 1);
+            gd_cp_async_commit();
+            const T* slot = ring + (tt % GD_STAGES) * SLOT;
+            const int iy = band.y0 - P + tt, oy = iy - P;
+            if (iy >= 0 && iy < s.H) {
+                float v[K];
+                #pragma unroll
+                for (int kx = 0; kx < K; kx++) v[kx] = gd_to_float(slot[(warp + kx) * GD_CHUNK + lane]);
+                #pragma unroll
+                for (int ky = 0; ky < K; ky++) {
+                    #pragma unroll
+                    for (int kx = 0; kx < K; kx++) {
+                        acc[(u - ky + K) % K] = fmaf(w[ky * K + kx], v[kx], acc[(u - ky + K) % K]);
+                    }
+                }
+            }
+            if (oy >= band.y0 && computes) {
+                const float g = gd_to_float(slot[PIX * GD_CHUNK + warp * GD_CHUNK + lane]);
+                dst[oy * s.W * s.hidden] = gd_from_float<T>(gd_act(g, s.act) * acc[(u + 1) % K]);
+            }
+            acc[(u + 1) % K] = b;
+        }
+    }
+    gd_cp_async_wait<0>();
+}
+
 // Any odd k: the same thread roles, every tap read from global memory.
 template <typename T>
 __device__ void gd_conv_direct(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
@@ -262,16 +402,22 @@ __device__ void gd_conv_direct(T* __restrict__ out, const T* __restrict__ x, con
 // ------------------------------------------------------------------------------------------ entry
 template <typename T, int U>
 __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                                 const float* __restrict__ bias, const GdShape& s) {
-    const long long conv_threads = s.conv_threads();
-    const long long conv_blocks = (conv_threads + GD_BLOCK - 1) / GD_BLOCK;
-    const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
-    const long long items = conv_blocks + (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
+                                 const float* __restrict__ bias, const GdShape& s, T* ring) {
+    const bool staged = GD_STAGED && U > 1 && (s.k == 1 || s.k == 3 || s.k == 5 || s.k == 7);
+    const long long conv_blocks = staged ? s.staged_blocks() : (s.conv_threads() + GD_BLOCK - 1) / GD_BLOCK;
     const long long item = blockIdx.x;
-    if (item >= items) return;
     if (item < conv_blocks) {
+        if (staged) {
+            switch (s.k) {
+                case 1: gd_conv_staged<T, 1>(out, x, weight, bias, s, item, ring); break;
+                case 3: gd_conv_staged<T, 3>(out, x, weight, bias, s, item, ring); break;
+                case 5: gd_conv_staged<T, 5>(out, x, weight, bias, s, item, ring); break;
+                default: gd_conv_staged<T, 7>(out, x, weight, bias, s, item, ring); break;
+            }
+            return;
+        }
         const long long t = item * GD_BLOCK + threadIdx.x;
-        if (t >= conv_threads) return;
+        if (t >= s.conv_threads()) return;
         switch (s.k) {
             case 1: gd_conv_column<T, 1>(out, x, weight, bias, s, t); break;
             case 3: gd_conv_column<T, 3>(out, x, weight, bias, s, t); break;
@@ -279,21 +425,26 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
             case 7: gd_conv_column<T, 7>(out, x, weight, bias, s, t); break;
             default: gd_conv_direct<T>(out, x, weight, bias, s, t); break;
         }
-    } else {
-        gd_pointwise<T, U>(out, x, s, item - conv_blocks);
+        return;
     }
+    // Pointwise blocks walk their items grid-stride: the geometry counts them for 16-byte units, and a misaligned
+    // x or out (one channel per unit, and the column path's fewer conv blocks) needs more of them.
+    const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
+    const long long pw_items = (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    for (long long pi = item - conv_blocks; pi < pw_items; pi += gridDim.x - conv_blocks) gd_pointwise<T, U>(out, x, s, pi);
 }
 
 template <typename T>
 __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                            const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
                            int strip_rows) {
+    __shared__ __align__(16) T ring[GD_STAGES * gd_stage_elems<T>()];
     const GdShape s(N, H, W, hidden, conv, k, act, strip_rows);
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
-        gd_forward_units<T, V>(out, x, weight, bias, s);
+        gd_forward_units<T, V>(out, x, weight, bias, s, ring);
     } else {
-        gd_forward_units<T, 1>(out, x, weight, bias, s);
+        gd_forward_units<T, 1>(out, x, weight, bias, s, ring);
     }
 }
 

@@ -1,42 +1,73 @@
 package dev.mambaout.kernels;
 
 /**
- * Launch geometry of gated_dwconv_forward_{f32,bf16}, mirroring the work items of gated_dwconv.cu: conv items (an
- * output tile of at most 8 x 8 pixels of one image for 32 conv channels) then pointwise items (1024 units of the i
- * columns, a unit being 16 bytes of channels on the vector path, one channel otherwise). One block per item; the
- * kernel is grid-stride, so a smaller grid stays correct. Also the tap-major repacking of PyTorch's depthwise weight.
+ * Launch geometry of gated_dwconv_forward_{f32,bf16}, mirroring the work of gated_dwconv.cu: conv blocks, then
+ * pointwise blocks (1024 units of the i columns, a unit being 16 bytes of channels on the vector path, one channel
+ * otherwise). On the vector path with k <= 7 a conv block is a band of 8 columns x 32 conv channels of one image
+ * strip ("staged"); otherwise a block is 256 consecutive (image, strip, column, channel) threads. The grid must
+ * cover every conv block (the kernel is not grid-stride there: its k = 7 path needs all 128 registers); pointwise
+ * blocks are grid-stride. Also the strip height and the tap-major repacking of PyTorch's depthwise weight.
  */
 public final class GatedDwConvKernels {
 
-    /** Threads per block: 8 warps, one per tile column. */
+    /** Threads per block. */
     public static final int BLOCK = 256;
-    /** Conv channels of one conv item, one per lane. */
+    /** Columns of one staged conv block: a warp each. */
+    public static final int BAND = 8;
+    /** Conv channels of one staged conv block: a lane each. */
     public static final int CHUNK = 32;
-    /** Longest tile edge (rows and columns). */
-    public static final int TILE_MAX = 8;
+    /** The largest kernel size of the staged path. */
+    public static final int STAGED_MAX_K = 7;
     /** Units of the i columns one pointwise item handles: 256 threads x 4. */
     public static final int POINTWISE_UNITS = BLOCK * 4;
+    /**
+     * Columns (image x column x channel) below which the rows are split into strips, so that small batches still
+     * fill the card: 2^18 threads, about four waves of an H200's 132 SMs x 2 resident blocks of 256.
+     */
+    public static final long STRIP_TARGET = 1L << 18;
 
     private GatedDwConvKernels() {}
 
-    /** The grid for these sizes, assuming 16-byte aligned x and out (what the arena gives; see {@link #unitChannels}). */
-    public static LaunchGeometry geometry(int n, int h, int w, int hidden, int convChannels, int elementBytes) {
+    /**
+     * The grid for these sizes, assuming 16-byte aligned x and out (what the arena gives); with misaligned
+     * pointers the kernel needs fewer conv blocks and more pointwise ones, which its grid-stride pointwise loop
+     * takes from the spare blocks.
+     */
+    public static LaunchGeometry geometry(int n, int h, int w, int hidden, int convChannels, int kernelSize,
+                                          int elementBytes) {
         checkSizes(n, h, w, hidden, convChannels);
-        long items = convItems(n, h, w, convChannels) + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
-        return LaunchGeometry.linear(Math.toIntExact(Math.min(items, Integer.MAX_VALUE)), BLOCK);
+        int rows = stripRows(n, h, w, convChannels);
+        long blocks = convBlocks(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows)
+                + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("gated dwconv grid of " + blocks + " blocks is too large");
+        return LaunchGeometry.linear((int) blocks, BLOCK);
     }
 
     /**
-     * Tile edge for an image extent, as gd_tile: as few tiles of at most {@link #TILE_MAX} as possible, of equal
-     * length (56 -> 8, 28 -> 7, 14 -> 7, 7 -> 7, 13 -> 7, 3 -> 3).
+     * Output rows per strip: the whole height when the batch has at least {@link #STRIP_TARGET} (image, column,
+     * channel) columns, else strips of at least 4 rows (fewer rows per strip waste more of the k - 1 rows of
+     * lead-in), enough of them to approach the target.
      */
-    public static int tile(int extent) {
-        if (extent <= 0) throw new IllegalArgumentException("image extent must be positive, was " + extent);
-        return ceilDiv(extent, ceilDiv(extent, TILE_MAX));
+    public static int stripRows(int n, int h, int w, int convChannels) {
+        long columns = (long) n * w * convChannels;
+        if (columns >= STRIP_TARGET) return h;
+        long strips = Math.min((STRIP_TARGET + columns - 1) / columns, (h + 3) / 4);
+        return (int) ((h + strips - 1) / strips);
     }
 
-    public static long convItems(int n, int h, int w, int convChannels) {
-        return (long) n * ceilDiv(h, tile(h)) * ceilDiv(w, tile(w)) * ceilDiv(convChannels, CHUNK);
+    /** Whether the kernel takes the staged path for these sizes (with 16-byte aligned pointers). */
+    public static boolean staged(int hidden, int convChannels, int kernelSize, int elementBytes) {
+        return unitChannels(hidden, convChannels, elementBytes) > 1 && kernelSize % 2 == 1
+                && kernelSize <= STAGED_MAX_K;
+    }
+
+    public static long convBlocks(int n, int h, int w, int hidden, int convChannels, int kernelSize,
+                                  int elementBytes, int stripRows) {
+        long strips = ceilDiv(h, stripRows);
+        if (staged(hidden, convChannels, kernelSize, elementBytes)) {
+            return (long) n * strips * ceilDiv(w, BAND) * ceilDiv(convChannels, CHUNK);
+        }
+        return ((long) n * strips * w * convChannels + BLOCK - 1) / BLOCK;
     }
 
     public static long pointwiseItems(int n, int h, int w, int hidden, int convChannels, int elementBytes) {
@@ -46,8 +77,7 @@ public final class GatedDwConvKernels {
 
     /**
      * Channels per load unit: 16 bytes' worth (4 f32, 8 bf16) when hidden and conv channels are multiples of it,
-     * else 1. The kernel also takes 1 when x or out is not 16-byte aligned; the geometry then has too few pointwise
-     * blocks, which the grid-stride loop covers.
+     * else 1. The kernel also takes 1 when x or out is not 16-byte aligned.
      */
     public static int unitChannels(int hidden, int convChannels, int elementBytes) {
         if (elementBytes != 2 && elementBytes != 4) {

@@ -4,43 +4,59 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The gated_dwconv geometry worked out by hand from the kernel's item rule (gd_tile, 32-channel chunks, 1024 units). */
+/**
+ * The gated_dwconv geometry worked out by hand from the kernel's rules (8-column x 32-channel staged blocks, else
+ * 256 threads of (image, strip, column, channel); 1024-unit pointwise items; strips below 2^18 columns).
+ */
 class GatedDwConvKernelsTest {
 
     @Test
-    void tilesSplitAnExtentIntoEqualPiecesOfAtMostEight() {
-        assertEquals(8, GatedDwConvKernels.tile(56));
-        assertEquals(7, GatedDwConvKernels.tile(28));
-        assertEquals(7, GatedDwConvKernels.tile(14));
-        assertEquals(7, GatedDwConvKernels.tile(7));
-        assertEquals(7, GatedDwConvKernels.tile(13));
-        assertEquals(1, GatedDwConvKernels.tile(1));
-        assertEquals(5, GatedDwConvKernels.tile(9));
-    }
-
-    @Test
-    void femtoStageOneAtBatch256() {
-        // 256 images x 7 x 7 tiles x 2 chunks (48 channels) conv items; 802,816 tokens x 80/4 float4 units / 1024.
-        assertEquals(256L * 49 * 2, GatedDwConvKernels.convItems(256, 56, 56, 48));
+    void femtoStageOneAtBatch256IsStagedOverTheWholeHeight() {
+        // 256 x 56 x 48 = 688,128 columns >= 2^18: one strip of 56 rows.
+        assertEquals(56, GatedDwConvKernels.stripRows(256, 56, 56, 48));
+        // 256 images x 7 bands x 2 chunks (48 channels) staged conv blocks; 802,816 tokens x 80/4 float4 units / 1024.
+        assertEquals(256L * 7 * 2, GatedDwConvKernels.convBlocks(256, 56, 56, 128, 48, 7, 4, 56));
         assertEquals((802_816L * 20 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(256, 56, 56, 128, 48, 4));
         assertEquals((802_816L * 10 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(256, 56, 56, 128, 48, 2));
-        LaunchGeometry g = GatedDwConvKernels.geometry(256, 56, 56, 128, 48, 4);
-        assertEquals(25_088 + 15_680, g.gridX());
+        LaunchGeometry g = GatedDwConvKernels.geometry(256, 56, 56, 128, 48, 7, 4);
+        assertEquals(3_584 + 15_680, g.gridX());
         assertEquals(GatedDwConvKernels.BLOCK, g.blockX());
-        assertEquals(0, g.sharedBytes());
+        assertEquals(0, g.sharedBytes());   // the ring is static shared memory
     }
 
     @Test
-    void oddShapesTakeScalarUnitsAndConvEqualToHiddenHasNoPointwiseItems() {
+    void smallBatchesSplitTheRowsIntoStrips() {
+        // batch 1, femto stage 1: 2,688 columns -> min(ceil(262,144 / 2,688) = 98, ceil(56 / 4) = 14) = 14 strips of 4
+        assertEquals(4, GatedDwConvKernels.stripRows(1, 56, 56, 48));
+        // batch 1, tiny stage 4: 7 x 576 = 4,032 columns -> min(66, 2) = 2 strips of ceil(7 / 2) = 4 rows
+        assertEquals(4, GatedDwConvKernels.stripRows(1, 7, 7, 576));
+        // an image of 3 rows: ceil(3 / 4) = 1 strip
+        assertEquals(3, GatedDwConvKernels.stripRows(1, 3, 5, 8));
+        // staged blocks count the strips: 14 strips x 7 bands x 2 chunks
+        assertEquals(14L * 7 * 2, GatedDwConvKernels.convBlocks(1, 56, 56, 128, 48, 7, 2, 4));
+    }
+
+    @Test
+    void oddShapesAndLargeKernelsTakeTheColumnPath() {
         assertEquals(1, GatedDwConvKernels.unitChannels(170, 80, 4));   // 170 % 4 != 0
         assertEquals(4, GatedDwConvKernels.unitChannels(96, 40, 4));
         assertEquals(8, GatedDwConvKernels.unitChannels(96, 40, 2));
         assertEquals(1, GatedDwConvKernels.unitChannels(96, 36, 2));    // 36 % 8 != 0
+        assertTrue(GatedDwConvKernels.staged(96, 40, 7, 4));
+        assertFalse(GatedDwConvKernels.staged(170, 80, 7, 4));
+        assertFalse(GatedDwConvKernels.staged(96, 40, 9, 4));
+        // column path: 2 images x 7 x 7 x 80 channel-threads / 256 per block, one strip (2 x 7 x 80 < 2^18, but
+        // ceil(7 / 4) = 2 strips of 4 rows)
+        assertEquals(4, GatedDwConvKernels.stripRows(2, 7, 7, 80));
+        assertEquals((2L * 2 * 7 * 80 + 255) / 256, GatedDwConvKernels.convBlocks(2, 7, 7, 170, 80, 7, 4, 4));
         assertEquals(0, GatedDwConvKernels.pointwiseItems(1, 9, 11, 64, 64, 4));
         assertEquals((2L * 7 * 7 * 90 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(2, 7, 7, 170, 80, 4));
-        assertEquals(3 + 1, GatedDwConvKernels.geometry(3, 1, 1, 40, 20, 4).gridX());   // 3 conv items + 1 pointwise
+        // 3 images of 1 x 1, 20 conv channels (staged: 1 band x 1 chunk each) + 1 pointwise item
+        assertEquals(3 + 1, GatedDwConvKernels.geometry(3, 1, 1, 40, 20, 3, 4).gridX());
     }
 
     @Test
@@ -63,9 +79,9 @@ class GatedDwConvKernelsTest {
 
     @Test
     void rejectsImpossibleSizes() {
-        assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.geometry(1, 7, 7, 64, 0, 4));
-        assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.geometry(1, 7, 7, 64, 65, 4));
-        assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.geometry(0, 7, 7, 64, 32, 4));
+        assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.geometry(1, 7, 7, 64, 0, 7, 4));
+        assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.geometry(1, 7, 7, 64, 65, 7, 4));
+        assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.geometry(0, 7, 7, 64, 32, 7, 4));
         assertThrows(IllegalArgumentException.class, () -> GatedDwConvKernels.unitChannels(64, 32, 8));
     }
 }

@@ -51,9 +51,14 @@ public final class GatedDwConvLaunch {
         if (bias.dtype() != DType.F32 || !bias.shape().equals(Shape.of(convChannels))) {
             throw fail(spec, "bias must be F32 [" + convChannels + "], was " + bias.dtype() + " " + bias.shape());
         }
-        LaunchGeometry g = GatedDwConvKernels.geometry(n, h, w, hidden, convChannels, x.dtype().bytes());
+        if ((long) h * w * twice >= Integer.MAX_VALUE) {
+            throw fail(spec, "one image of x (" + h + " x " + w + " x " + twice + " values) must stay below 2^31"
+                    + " elements (the kernel's offsets inside an image are 32-bit)");
+        }
+        LaunchGeometry g = GatedDwConvKernels.geometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes());
+        int stripRows = GatedDwConvKernels.stripRows(n, h, w, convChannels);
         return modules.prepare(spec, g, out.arg(), x.arg(), weightPacked.arg(), bias.arg(), i32(n), i32(h), i32(w),
-                i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()));
+                i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows));
     }
 
     private static IllegalArgumentException fail(String why) {
