@@ -93,7 +93,7 @@ final class TrainCommand implements Callable<Integer> {
             + "norms, biases and LayerScale). Default: ${DEFAULT-VALUE}.")
     double weightDecay;
 
-    @Option(names = "--schedule", defaultValue = "ONECYCLE", paramLabel = "onecycle|cosine", description = "Learning-rate schedule: "
+    @Option(names = "--schedule", defaultValue = "onecycle", paramLabel = "onecycle|cosine", description = "Learning-rate schedule: "
             + "PyTorch's OneCycleLR, or linear warmup then cosine to 0. Default: ${DEFAULT-VALUE}.")
     TrainConfig.Schedule schedule;
 
@@ -121,7 +121,7 @@ final class TrainCommand implements Callable<Integer> {
             + "another --num-classes is re-initialised; the optimiser starts afresh.")
     Path initFrom;
 
-    @Option(names = "--device", defaultValue = "AUTO", paramLabel = "cpu|gpu|auto", description = "Default: ${DEFAULT-VALUE} (the CPU "
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|gpu|auto", description = "Default: ${DEFAULT-VALUE} (the CPU "
             + "executor: the GPU trainer is not available yet).")
     DeviceChoice device;
 
