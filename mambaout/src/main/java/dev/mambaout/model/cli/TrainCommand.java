@@ -146,7 +146,15 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter log = spec.commandLine().getOut();
+        try {
+            return train(spec.commandLine().getOut());
+        } catch (OutOfMemoryError e) {
+            throw new IllegalArgumentException("out of memory (heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB) at --batch "
+                    + batch + " and --img-size " + imgSize + ": use a smaller --batch, or give Java more heap (JAVA_OPTS=-Xmx...)", e);
+        }
+    }
+
+    private int train(PrintWriter log) throws IOException {
         if (device == DeviceChoice.GPU) {
             throw new IllegalArgumentException("--device gpu: the GPU trainer is not available yet (it needs the fused backward "
                     + "kernels and the device-side AdamW of issue 8); train on the CPU executor with --device cpu or auto");

@@ -3,6 +3,7 @@ package dev.mambaout.model.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -133,13 +134,13 @@ public final class IdxDataset implements Dataset {
             int row = offset + y * w;
             int sy = y - pad;
             if (sy < 0 || sy >= rows) {
-                java.util.Arrays.fill(dst, row, row + w, padValue);
+                Arrays.fill(dst, row, row + w, padValue);
                 continue;
             }
-            java.util.Arrays.fill(dst, row, row + pad, padValue);
+            Arrays.fill(dst, row, row + pad, padValue);
             int s = src + sy * cols;
             for (int x = 0; x < cols; x++) dst[row + pad + x] = table[px[s + x] & 0xff];
-            java.util.Arrays.fill(dst, row + pad + cols, row + w, padValue);
+            Arrays.fill(dst, row + pad + cols, row + w, padValue);
         }
     }
 

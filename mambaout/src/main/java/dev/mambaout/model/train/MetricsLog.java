@@ -18,12 +18,13 @@ import java.util.List;
  * The run's metrics as JSON lines, one object per line, flushed as written so a killed run keeps every line up to
  * its last step. Two kinds:
  * <pre>
- * {"kind":"step","epoch":1,"step":50,"lr":..,"loss":..,"accuracy":..,"img_per_s":..,"seconds":..}
+ * {"kind":"step","epoch":1,"step":50,"lr":..,"loss":..,"accuracy":..,"img_per_s":..,"seconds":..,"grad_norm":..}
  * {"kind":"epoch","epoch":1,"step":234,"lr":..,"loss":..,"accuracy":..,"test_loss":..,"test_accuracy":..,"img_per_s":..,"seconds":..}
  * </pre>
  * {@code epoch} counts from 1; {@code step} is the number of optimiser updates done; {@code loss} and
  * {@code accuracy} are the training batches' (mean over the interval or the epoch, before each update); {@code lr}
- * is the last update's; {@code seconds} is wall time since the process started training.
+ * is the last update's; {@code seconds} is wall time since the process started training; {@code grad_norm} is the
+ * mean global gradient norm before clipping.
  */
 public final class MetricsLog implements AutoCloseable {
 

@@ -159,8 +159,10 @@ public final class Trainer {
                         epochStats.add(r, b.count());
                         bar.update(s, epoch + 1, config.epochs(), interval.loss(), interval.imagesPerSecond());
                         if (s % options.logEvery() == 0) {
-                            metrics.write(MetricsLog.line(MetricsLog.STEP, epoch + 1, s, lr, interval.loss(), interval.accuracy(),
-                                    interval.imagesPerSecond(), seconds(start)));
+                            ObjectNode line = MetricsLog.line(MetricsLog.STEP, epoch + 1, s, lr, interval.loss(), interval.accuracy(),
+                                    interval.imagesPerSecond(), seconds(start));
+                            line.put("grad_norm", interval.gradNorm());
+                            metrics.write(line);
                             interval = new Interval();
                         }
                         if (options.checkpointEvery() > 0 && s % options.checkpointEvery() == 0 && s % stepsPerEpoch != 0) {
@@ -240,17 +242,21 @@ public final class Trainer {
     /** Running means of the loss and accuracy over some steps, and their throughput. */
     private static final class Interval {
         private final long start = System.nanoTime();
-        private double lossSum;
+        private double lossSum, gradNormSum;
         private long correct, images, steps;
 
         void add(TrainStep.StepResult r, int count) {
             lossSum += r.loss();
+            gradNormSum += r.gradNorm();
             correct += r.correct();
             images += count;
             steps++;
         }
 
         double loss() { return steps == 0 ? Double.NaN : lossSum / steps; }
+
+        /** Mean global gradient norm before clipping: the first sign of a learning rate too high. */
+        double gradNorm() { return steps == 0 ? Double.NaN : gradNormSum / steps; }
 
         double accuracy() { return images == 0 ? Double.NaN : (double) correct / images; }
 

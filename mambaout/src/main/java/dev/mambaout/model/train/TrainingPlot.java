@@ -50,7 +50,7 @@ public final class TrainingPlot {
         if (epochs.isEmpty()) throw new IllegalArgumentException(metrics + " has no epoch lines to plot");
         XYChart lossChart = chart("Loss per epoch", "cross-entropy");
         XYChart accChart = chart("Accuracy per epoch", "top-1 accuracy");
-        series(lossChart, "train", epochs, loss);
+        series(lossChart, "train (label-smoothed)", epochs, loss);
         series(accChart, "train", epochs, acc);
         if (!testEpochs.isEmpty()) {
             series(lossChart, "test", testEpochs, testLoss);

@@ -75,6 +75,7 @@ class TrainerTest {
         for (JsonNode n : lines) {
             for (String k : List.of("epoch", "step", "lr", "loss", "accuracy", "img_per_s", "seconds")) assertTrue(n.has(k), k + " in " + n);
             assertEquals(schedule.lr(n.get("step").asLong() - 1), n.get("lr").asDouble(), 0, n.toString());
+            if (n.get("kind").asText().equals("step")) assertTrue(n.get("grad_norm").asDouble() > 0, n.toString());
             double acc = n.get("accuracy").asDouble();
             assertTrue(acc >= 0 && acc <= 1 && n.get("img_per_s").asDouble() > 0, n.toString());
         }
