@@ -17,12 +17,12 @@ import java.util.Locale;
 
 /**
  * The {@code mambaout} command: {@code models} lists the variants, {@code run} classifies images (or random inputs)
- * with the CPU executor, {@code devices} lists the GPUs the CUDA driver backend sees. Errors end in one line on stderr and exit code 1 (2 for bad usage); {@code --verbose} adds
+ * with the CPU executor, {@code train} trains a variant (Fashion-MNIST or an image folder), {@code devices} lists the GPUs the CUDA driver backend sees. Errors end in one line on stderr and exit code 1 (2 for bad usage); {@code --verbose} adds
  * the stack trace.
  */
 @Command(name = "mambaout", mixinStandardHelpOptions = true, version = "mambaout 0.1.0",
         description = "MambaOut image classification (timm's mambaout_* models) in Java.",
-        subcommands = {ModelsCommand.class, RunCommand.class, ProfileCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelsCommand.class, RunCommand.class, TrainCommand.class, ProfileCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class MambaOutCli implements Runnable {
 
     /** Exit status of a command that failed on its input (a file, a checkpoint, a model name). */
@@ -59,7 +59,7 @@ public final class MambaOutCli implements Runnable {
     @Override
     public void run() {
         // No subcommand: say what there is rather than silently succeeding.
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: use 'models', 'run' or 'devices' (see --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: use 'models', 'run', 'train' or 'devices' (see --help)");
     }
 
     public static void main(String[] args) {
