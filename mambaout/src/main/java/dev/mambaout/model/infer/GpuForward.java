@@ -1,5 +1,6 @@
 package dev.mambaout.model.infer;
 
+import dev.mambaout.graph.Graph;
 import dev.mambaout.kernels.Kernels;
 import dev.mambaout.model.MambaOutConfig;
 import dev.mambaout.model.MambaOutGraph;
@@ -13,6 +14,7 @@ import dev.mambaout.runtime.exec.WeightSource;
 import dev.mambaout.runtime.Event;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -48,8 +50,13 @@ final class GpuForward implements Executor {
         Device device = Device.open(Cuda.open(options.backend()), options.ordinal());
         GpuWeights w = null;
         try {
-            MambaOutGraph g = MambaOutGraph.inference(config, options.maxBatch(), options.height(), options.width());
-            w = GpuProgram.uploadWeights(device, g.graph(), options.precision(), values);
+            // Weights for both programs a model builds (logits; logits and features), uploaded once.
+            List<Graph> graphs = new ArrayList<>();
+            for (boolean features : new boolean[] {false, true}) {
+                graphs.add(MambaOutGraph.build(config, options.maxBatch(), options.height(), options.width(),
+                        MambaOutGraph.Mode.INFERENCE, MambaOutGraph.Options.DEFAULT.withFeatures(features)).graph());
+            }
+            w = GpuProgram.uploadWeights(device, graphs, options.precision(), values);
             GpuForward f = new GpuForward(config, options, device, w);
             f.program(options.maxBatch(), false);
             return f;

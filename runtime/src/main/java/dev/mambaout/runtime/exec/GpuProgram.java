@@ -153,10 +153,20 @@ public final class GpuProgram implements AutoCloseable {
 
     /** Lowers {@code graph} and uploads the weights its steps read, packed, into one new device buffer. */
     public static GpuWeights uploadWeights(Device device, Graph graph, Precision precision, WeightSource source) {
-        Lowering.Result l = Lowering.lower(graph, precision);
+        return uploadWeights(device, List.of(graph), precision, source);
+    }
+
+    /**
+     * Uploads, once, the weights that any of {@code graphs} reads (the same model's programs: logits only, or with
+     * its features). They can differ: in a bf16 program a bias takes its GEMM output's type, and a tensor the caller
+     * reads is f32.
+     */
+    public static GpuWeights uploadWeights(Device device, List<Graph> graphs, Precision precision, WeightSource source) {
+        Map<String, Lowering.Weight> union = new LinkedHashMap<>();
+        for (Graph g : graphs) for (Lowering.Weight w : Lowering.lower(g, precision).weights()) union.putIfAbsent(w.key(), w);
         device.makeCurrent();
         try (Stream s = device.newStream()) {
-            return GpuWeights.upload(device, s, l.weights(), source);
+            return GpuWeights.upload(device, s, List.copyOf(union.values()), source);
         }
     }
 
