@@ -66,7 +66,7 @@ __device__ void gd_v2_units(T* out, const T* x, const float* w, const float* b, 
     const long long items = conv_items + (pw_units + gd3::GD_PW_UNITS - 1) / gd3::GD_PW_UNITS;
     for (long long item = blockIdx.x; item < items; item += gridDim.x) {
         if (item < conv_items) gd3::gd_conv_direct<T>(out, x, w, b, s, (int)item);
-        else gd3::gd_pointwise<T, U>(out, x, s, item - conv_items);
+        else gd_pointwise<T, U>(out, x, s, item - conv_items);
     }
 }
 

@@ -1,8 +1,8 @@
 // Lab variant 3: the mainline of rounds 1-2 (2026-12-02), kept for comparison when the mainline moved to the
 // rolling-column kernel (v4). Conv items are an output tile of <= 8 x 8 pixels x 32 channels with the halo in
 // shared memory as f32; see NOTES.md ("gated_dwconv", rounds 1-3) for its measurements. In namespace gd3 so that its
-// tile code does not collide with the mainline's; the element helpers (gd_act, gd_load, GdRaw, ...) are the
-// mainline's, so include gated_dwconv.cu first.
+// tile code does not collide with the mainline's; the element helpers (gd_act, gd_load, GdRaw, ...) and the
+// pointwise items are the mainline's, so include gated_dwconv.cu first.
 #pragma once
 
 namespace gd3 {
@@ -13,21 +13,16 @@ constexpr int GD_CHUNK = WARP_SIZE;       // conv channels per conv item: one pe
 constexpr int GD_TILE_MAX = GD_WARPS;     // tile edge: one warp per tile column, one register per tile row
 constexpr int GD_SMEM_K = 7;              // the largest k with a shared-memory tile
 constexpr int GD_HALO_MAX = GD_TILE_MAX + GD_SMEM_K - 1;
-// Loads a thread issues before the first use: halo units per batch, pointwise units per item (the lab overrides
-// them with -D to compare; GatedDwConvKernels.POINTWISE_UNITS mirrors the pointwise one).
+// Halo units a thread loads per batch before the first use (the lab overrides it with -D to compare).
 #ifndef GD3_HALO_BATCH_N
 #define GD3_HALO_BATCH_N 4
-#endif
-#ifndef GD3_PW_UNROLL_N
-#define GD3_PW_UNROLL_N 4
 #endif
 // Resident blocks per SM the registers are capped for (2: 128 registers).
 #ifndef GD3_MIN_BLOCKS
 #define GD3_MIN_BLOCKS 2
 #endif
 constexpr int GD_HALO_BATCH = GD3_HALO_BATCH_N;
-constexpr int GD_PW_UNROLL = GD3_PW_UNROLL_N;
-constexpr int GD_PW_UNITS = GD_BLOCK * GD_PW_UNROLL;
+constexpr int GD_PW_UNITS = ::GD_PW_UNITS;   // its pointwise items are the mainline's
 
 // Tile edge for an image extent: as few tiles of <= 8 as possible, equally long (56 -> 8, 28 -> 7, 14 -> 7, 7 -> 7).
 __host__ __device__ constexpr int gd_tile(int extent) { return gd_ceil_div(extent, gd_ceil_div(extent, GD_TILE_MAX)); }
@@ -40,43 +35,6 @@ struct GdShape {
         : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), th(gd_tile(H_)), tw(gd_tile(W_)),
           tiles_y(gd_ceil_div(H_, th)), tiles_x(gd_ceil_div(W_, tw)), chunks(gd_ceil_div(conv_, GD_CHUNK)) {}
 };
-
-// ------------------------------------------------------------------------------------------ pointwise items
-template <typename T, int U>
-__device__ void gd_pointwise(T* __restrict__ out, const T* __restrict__ x, const GdShape& s, long long item) {
-    const int per_token = (s.hidden - s.conv) / U;
-    const long long total = (long long)s.N * s.H * s.W * per_token;
-    // One division per thread: later units step by GD_BLOCK, i.e. by (q tokens, r units) with a carry.
-    long long e = item * GD_PW_UNITS + threadIdx.x;
-    long long t = e / per_token;
-    int u = (int)(e - t * per_token);
-    const int q = GD_BLOCK / per_token, r = GD_BLOCK % per_token;
-    GdRaw<T, U> g[GD_PW_UNROLL], v[GD_PW_UNROLL];
-    long long tok[GD_PW_UNROLL];
-    int unit[GD_PW_UNROLL];
-    #pragma unroll
-    for (int j = 0; j < GD_PW_UNROLL; j++) {
-        tok[j] = t;
-        unit[j] = u;
-        if (e + j * GD_BLOCK < total) {
-            const T* row = x + t * 2 * s.hidden + u * U;
-            g[j] = gd_load<T, U, true>(row);
-            v[j] = gd_load<T, U, true>(row + s.hidden);
-        }
-        t += q;
-        u += r;
-        if (u >= per_token) { u -= per_token; t++; }
-    }
-    #pragma unroll
-    for (int j = 0; j < GD_PW_UNROLL; j++) {
-        if (e + j * GD_BLOCK < total) {
-            float o[U];
-            #pragma unroll
-            for (int i = 0; i < U; i++) o[i] = gd_act(g[j].get(i), s.act) * v[j].get(i);
-            gd_store<T, U>(out + tok[j] * s.hidden + unit[j] * U, o);
-        }
-    }
-}
 
 // ------------------------------------------------------------------------------------------ conv items
 struct GdTile {
@@ -274,7 +232,7 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
                 default: gd_conv_direct<T>(out, x, weight, bias, s, ci); break;
             }
         } else {
-            gd_pointwise<T, U>(out, x, s, item - conv_items);
+            ::gd_pointwise<T, U>(out, x, s, item - conv_items);
         }
     }
 }

@@ -112,8 +112,9 @@ struct GdShape {
 };
 
 // ------------------------------------------------------------------------------------------ pointwise items
-template <typename T, int U>
-__device__ void gd_pointwise(T* __restrict__ out, const T* __restrict__ x, const GdShape& s, long long item) {
+// Shape: any type with N, H, W, hidden, conv, act (the lab's v3 passes its own).
+template <typename T, int U, typename Shape>
+__device__ void gd_pointwise(T* __restrict__ out, const T* __restrict__ x, const Shape& s, long long item) {
     const int per_token = (s.hidden - s.conv) / U;
     const long long total = (long long)s.N * s.H * s.W * per_token;
     // One division per thread: later units step by GD_BLOCK, i.e. by (q tokens, r units) with a carry.
