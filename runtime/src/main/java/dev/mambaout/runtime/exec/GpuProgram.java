@@ -158,8 +158,9 @@ public final class GpuProgram implements AutoCloseable {
 
     /**
      * Uploads, once, the weights that any of {@code graphs} reads (the same model's programs: logits only, or with
-     * its features). They can differ: in a bf16 program a bias takes its GEMM output's type, and a tensor the caller
-     * reads is f32.
+     * its features). A weight's key names its layout and type, and a bias takes its GEMM output's type, so programs
+     * whose activations differ in storage (a caller-read tensor kept f32, as the f32 residual stream does) need
+     * weights the other lacks.
      */
     public static GpuWeights uploadWeights(Device device, List<Graph> graphs, Precision precision, WeightSource source) {
         Map<String, Lowering.Weight> union = new LinkedHashMap<>();
