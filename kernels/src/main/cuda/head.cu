@@ -39,8 +39,8 @@ __device__ __forceinline__ float head_pooled(const T* xn, const float* m, int HW
     return CACHED ? m[c] : head_channel_mean(xn, HW, C, c, inv_hw);
 }
 
-template <typename T, bool CACHED>
-__device__ void mean_hw_layernorm(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+template <typename TO, typename T, bool CACHED>
+__device__ void mean_hw_layernorm(TO* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                                   const float* __restrict__ bias, int HW, int C, float eps) {
     extern __shared__ float pooled[];
     __shared__ float scratch[HEAD_MAX_WARPS];
@@ -65,15 +65,15 @@ __device__ void mean_hw_layernorm(T* __restrict__ out, const T* __restrict__ x, 
 
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         const float xh = (head_pooled<T, CACHED>(xn, pooled, HW, C, c, inv_hw) - mean) * rstd;
-        out[(long long)n * C + c] = from_f32<T>(xh * weight[c] + bias[c]);
+        out[(long long)n * C + c] = from_f32<TO>(xh * weight[c] + bias[c]);
     }
 }
 
-template <typename T>
-__device__ __forceinline__ void mean_hw_layernorm_dispatch(T* out, const T* x, const float* weight, const float* bias,
+template <typename TO, typename T>
+__device__ __forceinline__ void mean_hw_layernorm_dispatch(TO* out, const T* x, const float* weight, const float* bias,
                                                            int HW, int C, float eps) {
-    if (C <= HEAD_MAX_CACHED_C) mean_hw_layernorm<T, true>(out, x, weight, bias, HW, C, eps);
-    else mean_hw_layernorm<T, false>(out, x, weight, bias, HW, C, eps);
+    if (C <= HEAD_MAX_CACHED_C) mean_hw_layernorm<TO, T, true>(out, x, weight, bias, HW, C, eps);
+    else mean_hw_layernorm<TO, T, false>(out, x, weight, bias, HW, C, eps);
 }
 
 extern "C" __global__ void mean_hw_layernorm_f32(float* out, const float* x, const float* weight, const float* bias,
@@ -83,5 +83,11 @@ extern "C" __global__ void mean_hw_layernorm_f32(float* out, const float* x, con
 
 extern "C" __global__ void mean_hw_layernorm_bf16(__nv_bfloat16* out, const __nv_bfloat16* x, const float* weight,
                                                   const float* bias, int N, int HW, int C, float eps) {
+    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
+}
+
+// f32 in (a bf16 program's residual stream), bf16 out (the head MLP's operand).
+extern "C" __global__ void mean_hw_layernorm_f32_bf16(__nv_bfloat16* out, const float* x, const float* weight,
+                                                      const float* bias, int N, int HW, int C, float eps) {
     if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
 }

@@ -117,6 +117,15 @@ extern "C" __global__ void im2col_nhwc_bf16(__nv_bfloat16* col, const __nv_bfloa
     im2col_nhwc(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }
 
+// f32 NHWC in (a bf16 program's residual stream at a downsampling conv), bf16 columns out: the gather converts.
+extern "C" __global__ void im2col_nhwc_f32_bf16(__nv_bfloat16* col, const float* x, int N, int H, int W, int C,
+                                                int Ho, int Wo, int kernel_size, int stride, int padding,
+                                                int col_stride) {
+    const Im2colGeom g{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride};
+    if (im2col_vector_store(col, g)) im2col_gather<__nv_bfloat16, float, vec16_elems<__nv_bfloat16>(), false>(col, x, g);
+    else im2col_gather<__nv_bfloat16, float, 1, false>(col, x, g);
+}
+
 extern "C" __global__ void im2col_nchw_f32(float* col, const float* x, int N, int C, int H, int W, int Ho, int Wo,
                                            int kernel_size, int stride, int padding, int col_stride) {
     im2col_nchw(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});

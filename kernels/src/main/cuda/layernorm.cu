@@ -132,9 +132,9 @@ __device__ __forceinline__ void store_unit(T* __restrict__ p, int unit, const fl
 // registers; mean, then the centred variance (not E[x^2] - E[x]^2, which loses digits when |mean| >> std) come from
 // those registers. The loop bound is uniform per warp so every shuffle sees all 32 lanes; a group past the end of
 // the tensor computes on zeros and stores nothing.
-template <typename T, int G, int K, int V>
-__device__ __forceinline__ void ln_forward_groups(T* __restrict__ out, float* __restrict__ mean,
-                                                  float* __restrict__ rstd, const T* __restrict__ inp,
+template <typename TO, typename TI, int G, int K, int V>
+__device__ __forceinline__ void ln_forward_groups(TO* __restrict__ out, float* __restrict__ mean,
+                                                  float* __restrict__ rstd, const TI* __restrict__ inp,
                                                   const float* __restrict__ weight, const float* __restrict__ bias,
                                                   int N, int C, float eps) {
     constexpr int GPW = WARP_SIZE / G;
@@ -145,7 +145,7 @@ __device__ __forceinline__ void ln_forward_groups(T* __restrict__ out, float* __
     for (int base = (blockIdx.x * warps + threadIdx.x / WARP_SIZE) * GPW; base < N; base += stride) {
         const int row = base + grp;
         const bool live = row < N;
-        const T* x = inp + (size_t)row * C;
+        const TI* x = inp + (size_t)row * C;
         float v[K][V];
 #pragma unroll
         for (int k = 0; k < K; k++) {
@@ -167,7 +167,7 @@ __device__ __forceinline__ void ln_forward_groups(T* __restrict__ out, float* __
         }
         const float s = rsqrtf(group_sum<G>(acc) / C + eps);
         if (!live) continue;
-        T* o = out + (size_t)row * C;
+        TO* o = out + (size_t)row * C;
 #pragma unroll
         for (int k = 0; k < K; k++) {
             const int u = sub + G * k;
@@ -188,17 +188,17 @@ __device__ __forceinline__ void ln_forward_groups(T* __restrict__ out, float* __
 }
 
 // One warp per token, for rows too long for registers: two reductions over the row (re-read from L1), then the write.
-template <typename T, int V>
-__device__ __forceinline__ void ln_forward_warp_rows(T* __restrict__ out, float* __restrict__ mean,
-                                                     float* __restrict__ rstd, const T* __restrict__ inp,
+template <typename TO, typename TI, int V>
+__device__ __forceinline__ void ln_forward_warp_rows(TO* __restrict__ out, float* __restrict__ mean,
+                                                     float* __restrict__ rstd, const TI* __restrict__ inp,
                                                      const float* __restrict__ weight, const float* __restrict__ bias,
                                                      int N, int C, float eps) {
     const int lane = threadIdx.x % WARP_SIZE;
     const int warps = blockDim.x / WARP_SIZE;
     const int units = C / V;
     for (int row = blockIdx.x * warps + threadIdx.x / WARP_SIZE; row < N; row += gridDim.x * warps) {
-        const T* x = inp + (size_t)row * C;
-        T* o = out + (size_t)row * C;
+        const TI* x = inp + (size_t)row * C;
+        TO* o = out + (size_t)row * C;
         float acc = 0.0f;
         for (int u = lane; u < units; u += WARP_SIZE) {
             float v[V];
@@ -235,41 +235,41 @@ __device__ __forceinline__ void ln_forward_warp_rows(T* __restrict__ out, float*
     }
 }
 
-// out = (x - mean) * rstd * weight + bias per token, T = float or __nv_bfloat16, V values per vector unit. The vector
+// out = (x - mean) * rstd * weight + bias per token, TI, TO = float or __nv_bfloat16, V values per vector unit. The vector
 // path needs x and out aligned to the unit and weight/bias to 16 bytes (read as float4).
-template <typename T, int V>
-__device__ __forceinline__ void ln_forward(T* __restrict__ out, float* __restrict__ mean, float* __restrict__ rstd,
-                                           const T* __restrict__ inp, const float* __restrict__ weight,
+template <typename TO, typename TI, int V>
+__device__ __forceinline__ void ln_forward(TO* __restrict__ out, float* __restrict__ mean, float* __restrict__ rstd,
+                                           const TI* __restrict__ inp, const float* __restrict__ weight,
                                            const float* __restrict__ bias, int N, int C, float eps) {
     constexpr int WIDE_K = LN_FORWARD_WIDE_MAX_C / V / WARP_SIZE;  // a full warp's units per lane: 6 float4, 3 x 8 bf16
-    const bool vec = C % V == 0 && ln_aligned<V * sizeof(T)>(inp) && ln_aligned<V * sizeof(T)>(out)
+    const bool vec = C % V == 0 && ln_aligned<V * sizeof(TI)>(inp) && ln_aligned<V * sizeof(TO)>(out)
                      && aligned16(weight) && aligned16(bias);
     const int units = vec ? C / V : C;
     const int g = ln_group_lanes(units, ln_forward_max_units(vec, V));
     if (vec) {
         switch (g) {
-            case 4: ln_forward_groups<T, 4, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 8: ln_forward_groups<T, 8, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 16: ln_forward_groups<T, 16, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 4: ln_forward_groups<TO, TI, 4, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<TO, TI, 8, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<TO, TI, 16, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
             case 32:
                 if constexpr (WIDE_K > 3) {
                     if (units > 3 * WARP_SIZE) {
-                        ln_forward_groups<T, 32, WIDE_K, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                        ln_forward_groups<TO, TI, 32, WIDE_K, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
                         return;
                     }
                 }
-                ln_forward_groups<T, 32, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                ln_forward_groups<TO, TI, 32, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
                 return;
         }
-        ln_forward_warp_rows<T, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+        ln_forward_warp_rows<TO, TI, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
     } else {
         switch (g) {
-            case 4: ln_forward_groups<T, 4, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 8: ln_forward_groups<T, 8, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 16: ln_forward_groups<T, 16, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 32: ln_forward_groups<T, 32, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 4: ln_forward_groups<TO, TI, 4, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<TO, TI, 8, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<TO, TI, 16, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 32: ln_forward_groups<TO, TI, 32, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
         }
-        ln_forward_warp_rows<T, 1>(out, mean, rstd, inp, weight, bias, N, C, eps);
+        ln_forward_warp_rows<TO, TI, 1>(out, mean, rstd, inp, weight, bias, N, C, eps);
     }
 }
 
@@ -278,7 +278,7 @@ extern "C" __global__ void __launch_bounds__(256) layernorm_forward(float* __res
                                              float* __restrict__ rstd, const float* __restrict__ inp,
                                              const float* __restrict__ weight, const float* __restrict__ bias,
                                              int N, int C, float eps) {
-    ln_forward<float, LN_F32_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
+    ln_forward<float, float, LN_F32_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 // bf16 activations in and out; weight, bias, mean and rstd stay f32 (C and N values: noise next to the rows).
@@ -286,7 +286,16 @@ extern "C" __global__ void __launch_bounds__(256) layernorm_forward_bf16(__nv_bf
                                              float* __restrict__ mean, float* __restrict__ rstd,
                                              const __nv_bfloat16* __restrict__ inp, const float* __restrict__ weight,
                                              const float* __restrict__ bias, int N, int C, float eps) {
-    ln_forward<__nv_bfloat16, LN_BF16_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
+    ln_forward<__nv_bfloat16, __nv_bfloat16, LN_BF16_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+
+// f32 in (the residual stream of a bf16 program, kept f32 as PyTorch's autocast keeps it), bf16 out (the next GEMM's
+// operand); units of 4 values (a float4 in, 8 bytes out), so the geometry is the f32 forward's.
+extern "C" __global__ void __launch_bounds__(256) layernorm_forward_f32_bf16(__nv_bfloat16* __restrict__ out,
+                                             float* __restrict__ mean, float* __restrict__ rstd,
+                                             const float* __restrict__ inp, const float* __restrict__ weight,
+                                             const float* __restrict__ bias, int N, int C, float eps) {
+    ln_forward<__nv_bfloat16, float, LN_F32_UNIT>(out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 // ------------------------------------------------------------------------------------------ backward

@@ -38,10 +38,16 @@ public final class KernelCatalog {
             "out", PTR, "mean", PTR, "rstd", PTR, "inp", PTR, "weight", PTR, "bias", PTR, "N", I32, "C", I32,
             "eps", F32);
 
+    // LayerNorm from the f32 residual stream of a bf16 program to a bf16 GEMM operand.
+    public static final KernelSpec LAYERNORM_FORWARD_F32_BF16 = spec("layernorm", "layernorm_forward_f32_bf16",
+            "out", PTR, "mean", PTR, "rstd", PTR, "inp", PTR, "weight", PTR, "bias", PTR, "N", I32, "C", I32,
+            "eps", F32);
+
     // im2col for the k x k stride-s convolutions (im2col.cu): col [N*Ho*Wo, col_stride], column (ky*k + kx)*C + c,
     // zero past k*k*C; from an NHWC activation, or from the user's NCHW f32 batch (the stem).
     public static final KernelSpec IM2COL_NHWC_F32 = im2col("im2col_nhwc_f32", "H", "W", "C");
     public static final KernelSpec IM2COL_NHWC_BF16 = im2col("im2col_nhwc_bf16", "H", "W", "C");
+    public static final KernelSpec IM2COL_NHWC_F32_BF16 = im2col("im2col_nhwc_f32_bf16", "H", "W", "C");
     public static final KernelSpec IM2COL_NCHW_F32 = im2col("im2col_nchw_f32", "C", "H", "W");
     public static final KernelSpec IM2COL_NCHW_BF16 = im2col("im2col_nchw_bf16", "C", "H", "W");
 
@@ -54,6 +60,7 @@ public final class KernelCatalog {
     // Head (head.cu): mean over H*W of x [N, HW, C], then LayerNorm over C -> out [N, C].
     public static final KernelSpec MEAN_HW_LAYERNORM_F32 = meanHwLayerNorm("f32");
     public static final KernelSpec MEAN_HW_LAYERNORM_BF16 = meanHwLayerNorm("bf16");
+    public static final KernelSpec MEAN_HW_LAYERNORM_F32_BF16 = meanHwLayerNorm("f32_bf16");
 
     private static final Map<String, KernelSpec> BY_NAME;
 
@@ -62,7 +69,8 @@ public final class KernelCatalog {
         for (KernelSpec s : List.of(SMOKE_EMPTY, SMOKE_FILL, SMOKE_AXPY, LAYERNORM_FORWARD, LAYERNORM_BACKWARD,
                 LAYERNORM_BACKWARD_REDUCE, GATED_DWCONV_FORWARD_F32, GATED_DWCONV_FORWARD_BF16, LAYERNORM_FORWARD_BF16,
                 IM2COL_NHWC_F32, IM2COL_NHWC_BF16, IM2COL_NCHW_F32, IM2COL_NCHW_BF16, ACT_FORWARD_F32, ACT_FORWARD_BF16,
-                MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16)) {
+                MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16, LAYERNORM_FORWARD_F32_BF16, IM2COL_NHWC_F32_BF16,
+                MEAN_HW_LAYERNORM_F32_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);

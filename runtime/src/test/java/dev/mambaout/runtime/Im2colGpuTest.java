@@ -35,7 +35,9 @@ class Im2colGpuTest {
                 {"nhwc", 2, 13, 11, 24, 3, 2, 1, 0, 0}, {"nhwc", 1, 14, 14, 48, 3, 2, 1, 0, 0},
                 {"nhwc", 3, 7, 9, 5, 3, 2, 1, 0, 0}, {"nhwc", 1, 11, 9, 7, 5, 3, 2, 0, 0},
                 {"nhwc", 2, 8, 8, 16, 2, 2, 0, 0, 0}, {"nhwc", 1, 9, 10, 24, 3, 2, 1, 0, 1},
-                {"nhwc", 1, 5, 6, 3, 3, 1, 1, 27, 0}, {"nhwc", 1, 1, 1, 1, 1, 1, 0, 0, 0}};
+                {"nhwc", 1, 5, 6, 3, 3, 1, 1, 27, 0}, {"nhwc", 1, 1, 1, 1, 1, 1, 0, 0, 0},
+                // f32 NHWC into col (a bf16 program's f32 residual stream at a downsampling conv)
+                {"nhwc-f32", 2, 14, 14, 48, 3, 2, 1, 0, 0}, {"nhwc-f32", 1, 7, 9, 5, 3, 2, 1, 0, 1}};
         List<Arguments> out = new ArrayList<>();
         for (Backend b : Backend.values())
             for (DType t : new DType[] {DType.F32, DType.BF16})
@@ -54,7 +56,7 @@ class Im2colGpuTest {
     void gatherMatchesTheCpuBitForBit(Backend backend, DType dtype, String layout, int n, int h, int w, int c, int k,
                                       int s, int p, int colStrideOverride, int xOffset) {
         boolean nchw = layout.equals("nchw");
-        DType inType = nchw ? DType.F32 : dtype;
+        DType inType = nchw || layout.equals("nhwc-f32") ? DType.F32 : dtype;
         Random r = new Random(c * 7919L + h * 31L + System.nanoTime());
         int colStride = colStrideOverride > 0 ? colStrideOverride : Im2colKernels.colStride(k, c);
         int ho = Im2colKernels.outSize(h, k, s, p), wo = Im2colKernels.outSize(w, k, s, p), rows = n * ho * wo;

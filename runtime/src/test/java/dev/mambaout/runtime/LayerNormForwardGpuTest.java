@@ -31,14 +31,17 @@ class LayerNormForwardGpuTest {
     private static final double EPS = 1e-5;
     private static final double F32_TOL = 1e-5, BF16_TOL = 1e-2;
 
-    // dtype, C, n, h, w, element offset of the x and out views, whether mean/rstd are written
+    // x dtype, out dtype, C, n, h, w, element offset of the x and out views, whether mean/rstd are written
     private static final Object[][] SHAPES = {
-            {DType.BF16, 42, 2, 7, 9, 0, true}, {DType.BF16, 85, 3, 5, 7, 0, false}, {DType.BF16, 170, 1, 13, 11, 0, true},
-            {DType.BF16, 48, 4, 14, 14, 0, true}, {DType.BF16, 48, 1, 7, 9, 1, true}, {DType.BF16, 96, 2, 28, 28, 0, false},
-            {DType.BF16, 96, 1, 5, 5, 4, true}, {DType.BF16, 192, 3, 7, 7, 0, true}, {DType.BF16, 288, 1, 7, 7, 0, false},
-            {DType.BF16, 384, 1, 9, 9, 0, true}, {DType.BF16, 576, 1, 7, 7, 0, true}, {DType.BF16, 1, 1, 3, 3, 0, true},
-            {DType.BF16, 768, 1, 9, 9, 0, true}, {DType.BF16, 776, 1, 3, 5, 0, true}, {DType.BF16, 1023, 1, 3, 3, 0, true},
-            {DType.F32, 48, 1, 7, 9, 0, true}, {DType.F32, 85, 3, 5, 7, 0, false}, {DType.F32, 288, 1, 7, 7, 1, true}};
+            {DType.BF16, DType.BF16, 42, 2, 7, 9, 0, true}, {DType.BF16, DType.BF16, 85, 3, 5, 7, 0, false}, {DType.BF16, DType.BF16, 170, 1, 13, 11, 0, true},
+            {DType.BF16, DType.BF16, 48, 4, 14, 14, 0, true}, {DType.BF16, DType.BF16, 48, 1, 7, 9, 1, true}, {DType.BF16, DType.BF16, 96, 2, 28, 28, 0, false},
+            {DType.BF16, DType.BF16, 96, 1, 5, 5, 4, true}, {DType.BF16, DType.BF16, 192, 3, 7, 7, 0, true}, {DType.BF16, DType.BF16, 288, 1, 7, 7, 0, false},
+            {DType.BF16, DType.BF16, 384, 1, 9, 9, 0, true}, {DType.BF16, DType.BF16, 576, 1, 7, 7, 0, true}, {DType.BF16, DType.BF16, 1, 1, 3, 3, 0, true},
+            {DType.BF16, DType.BF16, 768, 1, 9, 9, 0, true}, {DType.BF16, DType.BF16, 776, 1, 3, 5, 0, true}, {DType.BF16, DType.BF16, 1023, 1, 3, 3, 0, true},
+            {DType.F32, DType.F32, 48, 1, 7, 9, 0, true}, {DType.F32, DType.F32, 85, 3, 5, 7, 0, false}, {DType.F32, DType.F32, 288, 1, 7, 7, 1, true},
+            // f32 in, bf16 out: a bf16 program's residual stream into its next GEMM (vector and scalar paths)
+            {DType.F32, DType.BF16, 48, 2, 14, 14, 0, false}, {DType.F32, DType.BF16, 85, 3, 5, 7, 0, true},
+            {DType.F32, DType.BF16, 288, 1, 7, 7, 1, true}, {DType.F32, DType.BF16, 768, 1, 9, 9, 0, false}};
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
@@ -53,10 +56,10 @@ class LayerNormForwardGpuTest {
         return out;
     }
 
-    @ParameterizedTest(name = "{0} {1} C={2} NHWC=({3},{4},{5}) offset={6} stats={7}")
+    @ParameterizedTest(name = "{0} {1}->{2} C={3} NHWC=({4},{5},{6}) offset={7} stats={8}")
     @MethodSource("cases")
-    void forwardMatchesTheCpuReference(Backend backend, DType dtype, int c, int n, int h, int w, int offset,
-                                       boolean stats) {
+    void forwardMatchesTheCpuReference(Backend backend, DType dtype, DType outType, int c, int n, int h, int w,
+                                       int offset, boolean stats) {
         Random r = new Random(c * 1_000_003L + System.nanoTime());
         Shape shape = Shape.nhwc(n, h, w, c);
         int tokens = Math.toIntExact(shape.tokens()), numel = tokens * c;
@@ -91,7 +94,7 @@ class LayerNormForwardGpuTest {
              DeviceArena arena = dev.newArena(16L << 20); PinnedBuffer host = dev.newPinned(4L * numel + 64)) {
             Shape padded = Shape.of(numel + offset);
             Tensor tx = arena.allocate(dtype, padded).view(offset, shape);
-            Tensor out = arena.allocate(dtype, padded).view(offset, shape);
+            Tensor out = arena.allocate(outType, padded).view(offset, shape);
             Tensor tw = arena.allocate(DType.F32, Shape.of(c)), tb = arena.allocate(DType.F32, Shape.of(c));
             Tensor mean = stats ? arena.allocate(DType.F32, Shape.of(tokens)) : null;
             Tensor rstd = stats ? arena.allocate(DType.F32, Shape.of(tokens)) : null;
@@ -104,10 +107,10 @@ class LayerNormForwardGpuTest {
 
             try (Launch fwd = LayerNormLaunch.prepareForward(dev.modules(), out, mean, rstd, tx, tw, tb, EPS)) {
                 fwd.launch(s);
-                String where = backend + " " + dtype + " C=" + c + " tokens=" + tokens + " offset=" + offset;
+                String where = backend + " " + dtype + "->" + outType + " C=" + c + " tokens=" + tokens + " offset=" + offset;
                 float[] got = GpuSupport.download(host, out, s);
-                double e = dtype == DType.BF16 ? GpuSupport.relError(got, ro) : GpuSupport.relError(got, ro, so);
-                double tol = dtype == DType.BF16 ? BF16_TOL : F32_TOL;
+                double e = outType == DType.BF16 ? GpuSupport.relError(got, ro) : GpuSupport.relError(got, ro, so);
+                double tol = outType == DType.BF16 ? BF16_TOL : F32_TOL;
                 assertTrue(e < tol, "out relative error " + e + " >= " + tol + " (" + where + "); first values "
                         + Arrays.toString(Arrays.copyOf(got, Math.min(4, got.length))));
                 if (stats) {

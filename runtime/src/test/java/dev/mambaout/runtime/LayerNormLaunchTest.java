@@ -24,7 +24,7 @@ class LayerNormLaunchTest {
 
             refused("x must be F32 or BF16, was I32",
                     () -> LayerNormLaunch.prepareForward(m, out, null, null, new Tensor(X, 0, shape, DType.I32), w, b, 1e-5));
-            refused("layernorm_forward_bf16: out must be BF16 [2, 3, 3, 8] like x, was F32 [2, 3, 3, 8]",
+            refused("layernorm_forward_bf16: out must be BF16 [2, 3, 3, 8] for x, was F32 [2, 3, 3, 8]",
                     () -> LayerNormLaunch.prepareForward(m, new Tensor(OUT, 0, shape, DType.F32), null, null, x, w, b, 1e-5));
             refused("layernorm_forward_bf16: out overlaps x",
                     () -> LayerNormLaunch.prepareForward(m, new Tensor(X, 32, shape, DType.BF16), null, null, x, w, b, 1e-5));

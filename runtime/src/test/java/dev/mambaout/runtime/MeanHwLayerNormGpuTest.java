@@ -29,14 +29,15 @@ class MeanHwLayerNormGpuTest {
                 {9, 1, 7, 64}};
         List<Arguments> out = new ArrayList<>();
         for (Backend b : Backend.values())
-            for (DType t : new DType[] {DType.F32, DType.BF16})
-                for (int[] s : shapes) out.add(Arguments.of(b, t, s[0], s[1], s[2], s[3]));
+            // x -> out: f32, bf16, and f32 -> bf16 (a bf16 program's f32 residual stream into the head MLP)
+            for (DType[] t : new DType[][] {{DType.F32, DType.F32}, {DType.BF16, DType.BF16}, {DType.F32, DType.BF16}})
+                for (int[] s : shapes) out.add(Arguments.of(b, t[0], t[1], s[0], s[1], s[2], s[3]));
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} {1} N={2} H={3} W={4} C={5}")
+    @ParameterizedTest(name = "{0} {1}->{2} N={3} H={4} W={5} C={6}")
     @MethodSource("cases")
-    void matchesTheCpuReference(Backend backend, DType dtype, int n, int h, int w, int c) {
+    void matchesTheCpuReference(Backend backend, DType dtype, DType outType, int n, int h, int w, int c) {
         Random r = new Random(c * 131L + h + System.nanoTime());
         double eps = 1e-6;
         float[] x = GpuSupport.stored(GpuSupport.random(r, n * h * w * c, 0.7f, 2f), dtype);
@@ -47,7 +48,7 @@ class MeanHwLayerNormGpuTest {
              DeviceArena arena = dev.newArena(4 * bytes + (16L << 10) * 4); PinnedBuffer host = dev.newPinned(bytes)) {
             Tensor tx = arena.allocate(dtype, Shape.nhwc(n, h, w, c));
             Tensor tw = arena.allocate(DType.F32, Shape.of(c)), tb = arena.allocate(DType.F32, Shape.of(c));
-            Tensor out = arena.allocate(dtype, Shape.of(n, c));
+            Tensor out = arena.allocate(outType, Shape.of(n, c));
             GpuSupport.upload(host, tx, x, st);
             GpuSupport.upload(host, tw, wt, st);
             GpuSupport.upload(host, tb, bs, st);
@@ -56,8 +57,8 @@ class MeanHwLayerNormGpuTest {
                 l.launch(st);
                 float[] got = GpuSupport.download(host, out, st);
                 double e = GpuSupport.relError(got, ref);
-                double tol = dtype == DType.F32 ? 1e-5 : 1e-2;
-                assertTrue(e < tol, dtype + " N=" + n + " HW=" + h * w + " C=" + c + ": relative error " + e + " >= " + tol);
+                double tol = outType == DType.F32 ? 1e-5 : 1e-2;
+                assertTrue(e < tol, dtype + "->" + outType + " N=" + n + " HW=" + h * w + " C=" + c + ": relative error " + e + " >= " + tol);
             }
         }
     }

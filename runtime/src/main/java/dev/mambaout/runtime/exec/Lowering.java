@@ -104,6 +104,7 @@ final class Lowering {
     private final Precision precision;
     private final DType t;
     private final Map<Integer, List<Op>> consumers = new HashMap<>();
+    private final Map<Integer, Op> producers = new HashMap<>();
     private final Set<Integer> graphOutputs = new HashSet<>();
     private final Set<Op> done = new HashSet<>();
     private final Map<Integer, Buffer> buffers = new LinkedHashMap<>();
@@ -115,7 +116,10 @@ final class Lowering {
         this.graph = graph;
         this.precision = precision;
         this.t = precision.storage();
-        for (Op op : graph.ops()) for (Tensor in : op.inputs()) consumers.computeIfAbsent(in.id(), k -> new ArrayList<>()).add(op);
+        for (Op op : graph.ops()) {
+            for (Tensor in : op.inputs()) consumers.computeIfAbsent(in.id(), k -> new ArrayList<>()).add(op);
+            for (Tensor out : op.outputs()) producers.put(out.id(), op);
+        }
         for (Tensor o : graph.outputs()) graphOutputs.add(o.id());
     }
 
@@ -174,7 +178,8 @@ final class Lowering {
         String name = c.weight().name();
         Weight packed = weight(name + ":im2col", t, Shape.of(co, colStride),
                 src -> Im2colKernels.packWeight(src.values(name), co, ci, k));
-        Weight bias = weight(c.bias().name() + ":" + t, t, c.bias().shape(), src -> src.values(c.bias().name()));
+        DType biasType = out.dtype();
+        Weight bias = weight(c.bias().name() + ":" + biasType, biasType, c.bias().shape(), src -> src.values(c.bias().name()));
         int stride = c.stride(), pad = c.padding();
         steps.add(new Step(c.out().name() + " im2col", nchw ? "im2col_nchw" : "im2col_nhwc", List.of(in), List.of(col),
                 in.bytes() + col.bytes(), 0,
@@ -204,9 +209,8 @@ final class Lowering {
             residual = buffer(a.a() == result ? a.b() : a.a());
             result = a.out();
         }
-        // Logits (a linear result the caller reads) stay float in every precision.
-        DType outType = residual == null && graphOutputs.contains(result.id()) ? DType.F32 : t;
-        Buffer out = buffer(result, outType);
+        Buffer out = buffer(result);
+        DType outType = out.dtype();
         Weight wt, bias;
         if (gamma == null) {
             wt = weight(wName + ":" + t, t, l.weight().shape(), src -> src.values(wName));
@@ -232,6 +236,11 @@ final class Lowering {
         if (a.dtype() != w.dtype()) {
             throw new UnsupportedOperationException("cannot lower " + name + ": its input " + a.name() + " is " + a.dtype()
                     + " but the program multiplies in " + w.dtype() + " (a linear layer on the graph input is not supported)");
+        }
+        if (residual != null && residual.dtype() != out.dtype()) {
+            throw new IllegalStateException("cannot lower " + name + ": the shortcut " + residual.name() + " is "
+                    + residual.dtype() + " but the sum " + out.name() + " is " + out.dtype()
+                    + " (cuBLASLt reads C in D's type)");
         }
         RowMajorGemm shape = RowMajorGemm.linear(rows, in, outF);
         LtMatmulSpec spec = LtMatmulSpec.of(shape, cuda(a.dtype()), cuda(out.dtype()), precision.compute(), Epilogue.BIAS);
@@ -313,7 +322,28 @@ final class Lowering {
     }
 
     private Buffer buffer(Tensor x) {
-        return buffer(x, x.role() == Tensor.Role.INPUT ? DType.F32 : t);
+        return buffer(x, activationType(x));
+    }
+
+    /**
+     * An activation's storage: the program's type, except in bf16 programs, where the residual stream stays f32 as
+     * PyTorch's autocast keeps it (bf16 there is only the GEMMs' operands and what feeds them): a tensor is f32 when
+     * the caller reads it (logits, features), when it is a residual operand (consumed by an Add) or a residual sum
+     * (an Add's output: the fused GEMM reads the shortcut as C, and cuBLASLt's C and D share one type, so a bf16 sum
+     * would read an f32 shortcut as bf16: the NaN of round 3, where a stage's last sum feeds only the downsampling
+     * conv), or when a GEMM, convolution or LayerNorm writes it for a LayerNorm or the pooled head to read
+     * (statistics over f32, and a GEMM writes f32 at no extra pass). The graph's input is f32 in every precision.
+     */
+    private DType activationType(Tensor x) {
+        if (x.role() == Tensor.Role.INPUT || t == DType.F32) return DType.F32;
+        if (graphOutputs.contains(x.id())) return DType.F32;
+        List<Op> readers = consumers.getOrDefault(x.id(), List.of());
+        Op producer = producers.get(x.id());
+        if (producer instanceof Add || readers.stream().anyMatch(op -> op instanceof Add)) return DType.F32;
+        boolean normalised = readers.stream().anyMatch(op -> op instanceof LayerNorm || op instanceof MeanHW);
+        boolean streamWriter = producer instanceof Conv2d || producer instanceof Linear
+                || producer instanceof LayerNorm || producer instanceof LayerScale;
+        return normalised && streamWriter ? DType.F32 : t;
     }
 
     private Buffer buffer(Tensor x, DType dtype) {

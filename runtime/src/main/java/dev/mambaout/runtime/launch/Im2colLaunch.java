@@ -20,15 +20,17 @@ public final class Im2colLaunch {
 
     private Im2colLaunch() {}
 
-    /** x [N,H,W,C] of col's dtype. */
+    /** x [N,H,W,C] of col's dtype, or F32 into BF16 col (a bf16 program's f32 residual stream, cast in the gather). */
     public static Launch prepareNhwc(KernelModules m, Tensor col, Tensor x, int kernelSize, int stride, int padding) {
         String k = "im2col_nhwc";
         LaunchChecks.rank(k, "x [N,H,W,C]", x, 4);
         LaunchChecks.activation(k, "col", col);
-        LaunchChecks.dtype(k, "x", x, col.dtype());
+        boolean widening = x.dtype() == DType.F32 && col.dtype() == DType.BF16;
+        if (!widening) LaunchChecks.dtype(k, "x", x, col.dtype());
         Shape s = x.shape();
-        return prepare(m, LaunchChecks.byDtype(col.dtype(), KernelCatalog.IM2COL_NHWC_F32, KernelCatalog.IM2COL_NHWC_BF16),
-                k, col, x, s.dim(0), s.dim(1), s.dim(2), s.dim(3), kernelSize, stride, padding);
+        KernelSpec spec = widening ? KernelCatalog.IM2COL_NHWC_F32_BF16
+                : LaunchChecks.byDtype(col.dtype(), KernelCatalog.IM2COL_NHWC_F32, KernelCatalog.IM2COL_NHWC_BF16);
+        return prepare(m, spec, k, col, x, s.dim(0), s.dim(1), s.dim(2), s.dim(3), kernelSize, stride, padding);
     }
 
     /** x [N,C,H,W] F32 (the model's input), col F32 or BF16: the layout change and the cast happen in the gather. */

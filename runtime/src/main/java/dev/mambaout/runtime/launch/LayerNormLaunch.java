@@ -16,8 +16,9 @@ public final class LayerNormLaunch {
 
     /**
      * LayerNorm over the last dimension of {@code x}, seen as [tokens, C] (tokens = every other dimension):
-     * layernorm_forward for F32 x/out, layernorm_forward_bf16 for BF16 (f32 math and statistics, out rounded once).
-     * {@code out} has x's shape and dtype and must not overlap it (the kernel's pointers are restrict); weight and bias
+     * layernorm_forward for F32 x/out, layernorm_forward_bf16 for BF16 (f32 math and statistics, out rounded once),
+     * layernorm_forward_f32_bf16 for F32 x and BF16 out (a bf16 program's f32 residual stream into a GEMM operand).
+     * {@code out} has x's shape and must not overlap it (the kernel's pointers are restrict); weight and bias
      * are F32 [C]; mean and rstd are F32 with one value per token, or null when not wanted (inference).
      */
     public static Launch prepareForward(KernelModules modules, Tensor out, Tensor mean, Tensor rstd, Tensor x,
@@ -26,7 +27,7 @@ public final class LayerNormLaunch {
             throw new IllegalArgumentException("layernorm forward: modules, out, x, weight and bias are required");
         }
         KernelSpec spec = switch (x.dtype()) {
-            case F32 -> KernelCatalog.LAYERNORM_FORWARD;
+            case F32 -> out.dtype() == DType.BF16 ? KernelCatalog.LAYERNORM_FORWARD_F32_BF16 : KernelCatalog.LAYERNORM_FORWARD;
             case BF16 -> KernelCatalog.LAYERNORM_FORWARD_BF16;
             default -> throw new IllegalArgumentException("layernorm forward: x must be F32 or BF16, was " + x.dtype());
         };
@@ -37,8 +38,9 @@ public final class LayerNormLaunch {
         if (tokens > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(k + ": " + tokens + " tokens in " + x.shape() + " exceed the kernel's int N");
         }
-        if (!out.shape().equals(x.shape()) || out.dtype() != x.dtype()) {
-            throw new IllegalArgumentException(k + ": out must be " + x.dtype() + " " + x.shape() + " like x, was "
+        DType outType = spec == KernelCatalog.LAYERNORM_FORWARD_F32_BF16 ? DType.BF16 : x.dtype();
+        if (!out.shape().equals(x.shape()) || out.dtype() != outType) {
+            throw new IllegalArgumentException(k + ": out must be " + outType + " " + x.shape() + " for x, was "
                     + out.dtype() + " " + out.shape());
         }
         if (out.address() < x.address() + x.bytes() && x.address() < out.address() + out.bytes()) {

@@ -11,7 +11,10 @@ import dev.mambaout.runtime.Tensor;
 import static dev.mambaout.kernels.KernelArg.f32;
 import static dev.mambaout.kernels.KernelArg.i32;
 
-/** The head's global average pool fused with its LayerNorm: x [N,H,W,C] -> out [N,C] of x's dtype; f32 weight/bias [C]. */
+/**
+ * The head's global average pool fused with its LayerNorm: x [N,H,W,C] -> out [N,C] of x's dtype, or F32 x into
+ * BF16 out (a bf16 program's f32 residual stream into the head MLP's operand); f32 weight/bias [C].
+ */
 public final class MeanHwLayerNormLaunch {
 
     private MeanHwLayerNormLaunch() {}
@@ -20,7 +23,8 @@ public final class MeanHwLayerNormLaunch {
         String k = "mean_hw_layernorm";
         LaunchChecks.rank(k, "x [N,H,W,C]", x, 4);
         LaunchChecks.activation(k, "x", x);
-        LaunchChecks.dtype(k, "out", out, x.dtype());
+        boolean narrowing = x.dtype() == DType.F32 && out.dtype() == DType.BF16;
+        if (!narrowing) LaunchChecks.dtype(k, "out", out, x.dtype());
         LaunchChecks.dtype(k, "weight", weight, DType.F32);
         LaunchChecks.dtype(k, "bias", bias, DType.F32);
         Shape s = x.shape();
@@ -34,8 +38,9 @@ public final class MeanHwLayerNormLaunch {
             }
         }
         if (!(eps > 0)) throw new IllegalArgumentException(k + ": eps must be positive, was " + eps);
-        return m.prepare(LaunchChecks.byDtype(x.dtype(), KernelCatalog.MEAN_HW_LAYERNORM_F32,
-                        KernelCatalog.MEAN_HW_LAYERNORM_BF16), HeadKernels.geometry(n, hw, c), out.arg(), x.arg(),
+        return m.prepare(narrowing ? KernelCatalog.MEAN_HW_LAYERNORM_F32_BF16 : LaunchChecks.byDtype(x.dtype(),
+                        KernelCatalog.MEAN_HW_LAYERNORM_F32, KernelCatalog.MEAN_HW_LAYERNORM_BF16),
+                HeadKernels.geometry(n, hw, c), out.arg(), x.arg(),
                 weight.arg(), bias.arg(), i32(n), i32(hw), i32(c), f32((float) eps));
     }
 }

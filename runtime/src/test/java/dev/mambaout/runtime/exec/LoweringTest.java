@@ -48,13 +48,51 @@ class LoweringTest {
         // fc2's step reads the residual stream: the Add became the GEMM's C.
         Lowering.Step fc2 = r.steps().get(6);
         assertEquals(2, fc2.reads().size(), "fc2 reads its input and the shortcut");
-        assertEquals(DType.BF16, fc2.writes().get(0).dtype());
+        // bf16 programs keep the residual stream f32 (as PyTorch's autocast does); bf16 is what the GEMMs multiply.
+        List<DType> written = r.steps().stream().map(st -> st.writes().get(0).dtype()).toList();
+        assertEquals(List.of(DType.BF16, DType.F32, DType.F32, DType.BF16, DType.BF16, DType.BF16, DType.F32,
+                DType.BF16, DType.BF16, DType.BF16, DType.F32), written,
+                "col, stem conv (read by a LayerNorm), stem norm (the stream), block norm, fc1, gate, fc2 + shortcut"
+                        + " (the stream), head norm, head fc1, act, logits");
+        assertEquals(DType.F32, fc2.reads().get(1).dtype(), "the shortcut is read as f32");
         assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("fc2.w:BF16*ls.gamma")), "LayerScale folded into fc2");
         assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("conv.w:taps") && w.dtype() == DType.F32));
         assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("stem.w:im2col") && w.shape().dim(1) == 32),
                 "3x3x3 = 27 columns padded to 32");
         assertEquals(DType.F32, r.inputs().get(0).dtype(), "the user's batch stays float");
         assertEquals(DType.F32, r.outputs().get(0).dtype(), "logits are float in bf16 programs");
+    }
+
+    /**
+     * The official structure's downsampling: a stage's last residual sum is read only by the strided conv, and the
+     * next stage's first sum adds its shortcut to fc2 as cuBLASLt's C. In bf16 programs the sum must still be f32
+     * (C and D share a type): a bf16 sum read its f32 shortcut as bf16 and gave NaN logits on the H200 (round 3).
+     */
+    @Test
+    void residualSumsStayFloatInBf16ProgramsWhenOnlyAConvReadsThem() {
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        Tensor x = g.input("input", 2, 3, 16, 16);
+        Tensor h = g.conv2d(g.nchwToNhwc(x), g.parameter("stem.w", 8, 3, 3, 3), g.parameter("stem.b", 8), 2, 1);
+        h = g.layerNorm(h, g.parameter("stem.n.w", 8), g.parameter("stem.n.b", 8), 1e-6);
+        h = g.add(g.linear(g.layerNorm(h, g.parameter("n0.w", 8), g.parameter("n0.b", 8), 1e-6),
+                g.parameter("fc0.w", 8, 8), g.parameter("fc0.b", 8)), h);
+        h = g.conv2d(h, g.parameter("down.w", 16, 8, 3, 3), g.parameter("down.b", 16), 2, 1);
+        h = g.layerNorm(h, g.parameter("down.n.w", 16), g.parameter("down.n.b", 16), 1e-6);
+        h = g.add(g.linear(g.layerNorm(h, g.parameter("n1.w", 16), g.parameter("n1.b", 16), 1e-6),
+                g.parameter("fc1.w", 16, 16), g.parameter("fc1.b", 16)), h);
+        Tensor z = g.layerNorm(g.meanHW(h), g.parameter("head.n.w", 16), g.parameter("head.n.b", 16), 1e-6);
+        g.output(g.linear(z, g.parameter("head.fc.w", 4, 16), g.parameter("head.fc.b", 4)));
+        Lowering.Result r = Lowering.lower(g.build(), Precision.BF16);
+        List<Lowering.Step> sums = r.steps().stream().filter(st -> st.reads().size() == 2).toList();
+        assertEquals(2, sums.size(), "two fused residual GEMMs");
+        for (Lowering.Step st : sums) {
+            assertEquals(DType.F32, st.reads().get(1).dtype(), st.name() + ": shortcut");
+            assertEquals(DType.F32, st.writes().get(0).dtype(), st.name() + ": sum, read by cuBLASLt as C's type");
+        }
+        Lowering.Step downIm2col = r.steps().stream().filter(st -> st.reads().contains(sums.get(0).writes().get(0)))
+                .findFirst().orElseThrow();
+        assertEquals("im2col_nhwc", downIm2col.kernel(), "the downsampling conv gathers the f32 stream");
+        assertEquals(DType.BF16, downIm2col.writes().get(0).dtype(), "into bf16 columns for the GEMM");
     }
 
     @Test
