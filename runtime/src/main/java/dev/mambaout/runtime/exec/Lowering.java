@@ -211,25 +211,101 @@ final class Lowering {
         }
         Buffer out = buffer(result);
         DType outType = out.dtype();
-        Weight wt, bias;
-        if (gamma == null) {
-            wt = weight(wName + ":" + t, t, l.weight().shape(), src -> src.values(wName));
-            bias = weight(bName + ":" + outType, outType, l.bias().shape(), src -> src.values(bName));
-        } else {
+        String wKey = wName + ":" + t, bKey = bName + ":" + outType;
+        Function<WeightSource, float[]> wv = src -> src.values(wName), bv = src -> src.values(bName);
+        if (gamma != null) {
             // (x W^T + b) * gamma = x (diag(gamma) W)^T + gamma * b
             String gName = gamma.name();
-            wt = weight(wName + ":" + t + "*" + gName, t, l.weight().shape(), src -> {
+            wKey += "*" + gName;
+            bKey += "*" + gName;
+            wv = src -> {
                 float[] v = src.values(wName).clone(), g = src.values(gName);
                 for (int r = 0; r < outF; r++) for (int i = 0; i < inF; i++) v[r * inF + i] *= g[r];
                 return v;
-            });
-            bias = weight(bName + ":" + outType + "*" + gName, outType, l.bias().shape(), src -> {
+            };
+            bv = src -> {
                 float[] v = src.values(bName).clone(), g = src.values(gName);
                 for (int r = 0; r < outF; r++) v[r] *= g[r];
                 return v;
-            });
+            };
         }
-        gemm(result.name() + " linear", x, wt, bias, residual, out, rows, inF, outF);
+        // A gated block's hidden width padded to a multiple of 8 (see HiddenPad): fc1 gains zero rows, fc2 zero columns.
+        HiddenPad fc1Pad = hiddenPadOfInput(l.out()), fc2Pad = hiddenPadOfOutput(l.x());
+        int storedOut = outF, storedIn = inF;
+        if (fc1Pad != null) {
+            HiddenPad hp = fc1Pad;
+            storedOut = 2 * hp.padded();
+            wKey += ":pad" + hp.padded();
+            bKey += ":pad" + hp.padded();
+            Function<WeightSource, float[]> w0 = wv, b0 = bv;
+            wv = src -> hp.fc1Rows(w0.apply(src), inF);
+            bv = src -> hp.fc1Rows(b0.apply(src), 1);
+        }
+        if (fc2Pad != null) {
+            HiddenPad hp = fc2Pad;
+            storedIn = hp.padded();
+            wKey += ":padin" + hp.padded();
+            Function<WeightSource, float[]> w0 = wv;
+            wv = src -> hp.fc2Columns(w0.apply(src), outF);
+        }
+        Weight wt = weight(wKey, t, Shape.of(storedOut, storedIn), wv);
+        Weight bias = weight(bKey, outType, Shape.of(storedOut), bv);
+        gemm(result.name() + " linear", x, wt, bias, residual, out, rows, storedIn, storedOut);
+    }
+
+    /**
+     * A gated block's hidden width rounded up to a multiple of 8, so that fc1's output rows, the gate's rows and
+     * fc2's K are 16-byte multiples in bf16 (cuBLASLt's fast kernels and the gate's vector path need it; base's
+     * widths 341/682/1365 have none). The pad goes where the product is zero either way: {@code pad} zero channels of
+     * g at {@code gateIn} (between the channels that multiply i and those that multiply the conv) and {@code pad} zero
+     * channels at the end of i, so cat(i, conv(c)) keeps its split at hidden - conv; the padded gate outputs are
+     * act(0) * 0 = 0 and meet zero columns of fc2. The output is exact: only zeros are added.
+     *
+     * @param gateIn hidden - conv channels: the width of i
+     */
+    record HiddenPad(int hidden, int gateIn, int padded) {
+        int pad() { return padded - hidden; }
+
+        /** fc1's [2 * hidden, cols] rows (cols = 1 for the bias) into [2 * padded, cols]: g, then i, then c. */
+        float[] fc1Rows(float[] v, int cols) {
+            float[] o = new float[2 * padded * cols];
+            int p = pad();
+            for (int r = 0; r < 2 * hidden; r++) {
+                int to = r < gateIn ? r : r < hidden + gateIn ? r + p : r + 2 * p;
+                System.arraycopy(v, r * cols, o, to * cols, cols);
+            }
+            return o;
+        }
+
+        /** fc2's [rows, hidden] into [rows, padded]: zero columns at [gateIn, gateIn + pad). */
+        float[] fc2Columns(float[] v, int rows) {
+            float[] o = new float[rows * padded];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(v, r * hidden, o, r * padded, gateIn);
+                System.arraycopy(v, r * hidden + gateIn, o, r * padded + gateIn + pad(), hidden - gateIn);
+            }
+            return o;
+        }
+    }
+
+    /** The pad of a gated block whose fc1 writes x, when x feeds only the gate and its output feeds only fc2. */
+    private HiddenPad hiddenPadOfInput(Tensor x) {
+        return soleConsumer(x) instanceof GatedDwConv g && g.x() == x ? hiddenPad(g) : null;
+    }
+
+    /** The pad of the gated block that writes x (fc2's input). */
+    private HiddenPad hiddenPadOfOutput(Tensor x) {
+        return producers.get(x.id()) instanceof GatedDwConv g ? hiddenPad(g) : null;
+    }
+
+    private HiddenPad hiddenPad(GatedDwConv g) {
+        int hidden = g.out().shape().dims()[g.out().shape().rank() - 1];
+        int padded = (hidden + 7) / 8 * 8;
+        if (padded == hidden) return null;
+        boolean fc1 = producers.get(g.x().id()) instanceof Linear l && soleConsumer(l.out()) == g;
+        boolean fc2 = soleConsumer(g.out()) instanceof Linear l && l.x() == g.out();
+        if (!fc1 || !fc2) return null;
+        return new HiddenPad(hidden, hidden - g.weight().shape().dims()[0], padded);
     }
 
     private void gemm(String name, Buffer a, Weight w, Weight bias, Buffer residual, Buffer out, int rows, int in, int outF) {
@@ -322,7 +398,17 @@ final class Lowering {
     }
 
     private Buffer buffer(Tensor x) {
-        return buffer(x, activationType(x));
+        return buffer(x, activationType(x), storageShape(x));
+    }
+
+    /** x's shape, with the last dimension padded where x is a gated block's padded input or output (HiddenPad). */
+    private Shape storageShape(Tensor x) {
+        if (x.role() != Tensor.Role.COMPUTED) return x.shape();
+        HiddenPad in = hiddenPadOfInput(x), out = in == null ? hiddenPadOfOutput(x) : null;
+        if (in == null && out == null) return x.shape();
+        int[] d = x.shape().dims().clone();
+        d[d.length - 1] = in != null ? 2 * in.padded() : out.padded();
+        return Shape.of(d);
     }
 
     /**
@@ -346,14 +432,14 @@ final class Lowering {
         return normalised && streamWriter ? DType.F32 : t;
     }
 
-    private Buffer buffer(Tensor x, DType dtype) {
+    private Buffer buffer(Tensor x, DType dtype, Shape shape) {
         if (x.role() == Tensor.Role.PARAMETER) throw new IllegalStateException(x + " is a parameter, not an activation");
         if (!x.dtype().isFloatingPoint()) {
             throw new UnsupportedOperationException("the GPU executor runs float graphs; " + x + " is " + x.dtype());
         }
         Buffer b = buffers.get(x.id());
         if (b == null) {
-            b = new Buffer(x.id(), x.name(), dtype, x.shape());
+            b = new Buffer(x.id(), x.name(), dtype, shape);
             buffers.put(x.id(), b);
         } else if (b.dtype() != dtype) {
             throw new IllegalStateException(x + " is needed both as " + b.dtype() + " and " + dtype);

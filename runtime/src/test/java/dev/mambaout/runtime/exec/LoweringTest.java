@@ -55,7 +55,8 @@ class LoweringTest {
                 "col, stem conv (read by a LayerNorm), stem norm (the stream), block norm, fc1, gate, fc2 + shortcut"
                         + " (the stream), head norm, head fc1, act, logits");
         assertEquals(DType.F32, fc2.reads().get(1).dtype(), "the shortcut is read as f32");
-        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("fc2.w:BF16*ls.gamma")), "LayerScale folded into fc2");
+        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("fc2.w:BF16*ls.gamma:padin24")),
+                "LayerScale folded into fc2, whose K is the padded hidden width");
         assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("conv.w:taps") && w.dtype() == DType.F32));
         assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("stem.w:im2col") && w.shape().dim(1) == 32),
                 "3x3x3 = 27 columns padded to 32");
@@ -107,13 +108,53 @@ class LoweringTest {
             case "ls.gamma" -> gamma;
             default -> throw new IllegalArgumentException(name);
         };
-        float[] fw = r.weights().stream().filter(x -> x.key().equals("fc2.w:F32*ls.gamma")).findFirst().orElseThrow().values().apply(src);
+        float[] fw = r.weights().stream().filter(x -> x.key().equals("fc2.w:F32*ls.gamma:padin24")).findFirst().orElseThrow().values().apply(src);
         float[] fb = r.weights().stream().filter(x -> x.key().equals("fc2.b:F32*ls.gamma")).findFirst().orElseThrow().values().apply(src);
+        // hidden 21 = 16 gated by i + 5 by the conv, padded to 24: three zero columns after the first 16.
         for (int o = 0; o < 8; o++) {
             assertEquals(b[o] * gamma[o], fb[o]);
-            for (int i = 0; i < 21; i++) assertEquals(w[o * 21 + i] * gamma[o], fw[o * 21 + i]);
+            for (int i = 0; i < 21; i++) assertEquals(w[o * 21 + i] * gamma[o], fw[o * 24 + (i < 16 ? i : i + 3)]);
+            for (int i = 16; i < 19; i++) assertEquals(0f, fw[o * 24 + i]);
         }
         assertEquals(0.5f, w[1], "the source's array is not modified");
+    }
+
+    /**
+     * hidden 21 (16 channels gated by i, 5 by the conv) is stored as 24: fc1's rows are g[0,16) 0 0 0 g[16,21)
+     * i[0,16) 0 0 0 c[0,5), so cat(i, conv(c)) still splits where the gate's g expects it, and every padded gate
+     * output is act(0) * 0.
+     */
+    @Test
+    void padsTheHiddenWidthToAMultipleOfEightWithZeros() {
+        Lowering.Result r = Lowering.lower(net(false), Precision.BF16);
+        Lowering.Step fc1 = r.steps().get(4), gate = r.steps().get(5), fc2 = r.steps().get(6);
+        assertEquals(48, fc1.writes().get(0).shape().dim(3), "fc1 writes 2 x 24 channels");
+        assertEquals(24, gate.writes().get(0).shape().dim(3), "the gate writes 24");
+        assertTrue(fc2.kernel().endsWith("x8x24"), "fc2 is rows x 8 x K = 24: " + fc2.kernel());
+        float[] w = new float[42 * 8], bias = new float[42];
+        for (int i = 0; i < w.length; i++) w[i] = 1 + i;
+        for (int i = 0; i < 42; i++) bias[i] = 1 + i;
+        WeightSource src = name -> switch (name) {
+            case "fc1.w" -> w;
+            case "fc1.b" -> bias;
+            default -> throw new IllegalArgumentException(name);
+        };
+        float[] pw = r.weights().stream().filter(x -> x.key().equals("fc1.w:BF16:pad24")).findFirst().orElseThrow().values().apply(src);
+        float[] pb = r.weights().stream().filter(x -> x.key().equals("fc1.b:BF16:pad24")).findFirst().orElseThrow().values().apply(src);
+        assertEquals(48 * 8, pw.length);
+        int[] to = new int[42];
+        for (int row = 0; row < 42; row++) to[row] = row < 16 ? row : row < 37 ? row + 3 : row + 6;
+        boolean[] real = new boolean[48];
+        for (int row = 0; row < 42; row++) {
+            real[to[row]] = true;
+            assertEquals(bias[row], pb[to[row]]);
+            for (int c = 0; c < 8; c++) assertEquals(w[row * 8 + c], pw[to[row] * 8 + c], "row " + row);
+        }
+        for (int row = 0; row < 48; row++) {
+            if (real[row]) continue;
+            assertEquals(0f, pb[row], "pad row " + row);
+            for (int c = 0; c < 8; c++) assertEquals(0f, pw[row * 8 + c], "pad row " + row);
+        }
     }
 
     @Test
