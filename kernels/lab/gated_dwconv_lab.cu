@@ -96,11 +96,23 @@ static int strip_rows(int N, int H, int W, int conv) {
     return (int)((H + strips - 1) / strips);
 }
 
+// GatedDwConvKernels.chunkWarps: the staged layout (1, 2 or 4 warps across the channels) with the fewest blocks.
+static int chunk_warps(int W, int conv) {
+    int best = 1;
+    long long fewest = -1;
+    for (int cw = 1; cw <= 4; cw *= 2) {
+        const long long blocks = (long long)gd_ceil_div(W, gd_band_cols(cw)) * gd_ceil_div(conv, gd_chunk(cw));
+        if (fewest < 0 || blocks < fewest) { fewest = blocks; best = cw; }
+    }
+    return best;
+}
+
 static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int rows, int k) {
     const int u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
     const long long strips = gd_ceil_div(H, rows);
     const bool staged = GD_STAGED && u > 1 && (k == 1 || k == 3 || k == 5 || k == 7);
-    const long long conv_blocks = staged ? N * strips * gd_ceil_div(W, 8) * gd_ceil_div(conv, 32)
+    const int cw = chunk_warps(W, conv);
+    const long long conv_blocks = staged ? N * strips * gd_ceil_div(W, gd_band_cols(cw)) * gd_ceil_div(conv, gd_chunk(cw))
                                          : (N * strips * W * conv + GD_BLOCK - 1) / GD_BLOCK;
     const long long pw = (long long)N * H * W * ((hidden - conv) / u);
     return conv_blocks + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
@@ -121,9 +133,11 @@ static void launch(int v, T* out, const T* x, const float* w, const float* b, in
         const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
         const long long grid = v4_grid(N, H, W, hidden, conv, sizeof(T), rows, k);
         if constexpr (sizeof(T) == 4) {
-            gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows);
+            gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows,
+                                                                    chunk_warps(W, conv));
         } else {
-            gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows);
+            gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows,
+                                                                     chunk_warps(W, conv));
         }
     }
     CK(cudaGetLastError());
@@ -223,7 +237,7 @@ static int validate() {
         {64, 32, 7, 1, 13, 17, 0}, {64, 64, 3, 1, 9, 11, 1}, {33, 7, 5, 2, 6, 5, 0}, {96, 40, 1, 3, 5, 4, 1},
         {48, 24, 9, 1, 12, 10, 0}, {40, 20, 7, 3, 1, 1, 0}, {768, 288, 7, 1, 7, 7, 0}, {3, 1, 3, 1, 2, 3, 1},
         {512, 192, 7, 2, 14, 14, 0}, {16, 16, 5, 1, 20, 3, 0}, {85, 85, 7, 1, 8, 8, 1}, {1536, 576, 7, 1, 7, 7, 0},
-        {200, 5, 11, 1, 9, 12, 0}, {128, 48, 7, 1, 56, 56, 0}};
+        {200, 5, 11, 1, 9, 12, 0}, {128, 48, 7, 1, 56, 56, 0}, {256, 128, 7, 2, 5, 4, 0}, {96, 64, 5, 1, 6, 9, 1}};
     std::mt19937 rng(12345);
     int failed = 0, n = 0;
     for (const Case& c : cases) {
@@ -276,7 +290,8 @@ int main(int argc, char** argv) {
     const bool time_only = argc > 1 && !strcmp(argv[1], "--time-v4");   // skip validation and v1, v2
     const int failed = time_only ? 0 : validate();
     if (argc > 1 && !strcmp(argv[1], "--check")) return failed ? 1 : 0;
-    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d, GD_PREFETCH %d (v4 = the mainline as built)\n", GD_PW_UNROLL, GD_MIN_BLOCKS, GD_STAGED, GD_STAGES, GD_PREFETCH);
+    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d/%d (f32/bf16), GD_COLS %d, GD_PREFETCH %d (v4 = the mainline as built)\n",
+           GD_PW_UNROLL, GD_MIN_BLOCKS, GD_STAGED, gd_stages<float>(), gd_stages<__nv_bfloat16>(), GD_COLS, GD_PREFETCH);
 
     const size_t flush_bytes = 256u << 20;
     void* flush; CK(cudaMalloc(&flush, flush_bytes));

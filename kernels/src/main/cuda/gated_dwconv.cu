@@ -98,17 +98,17 @@ __device__ __forceinline__ void gd_store(T* p, const float (&v)[U]) {
 }
 
 struct GdShape {
-    int N, H, W, hidden, conv, k, act, strip_rows, strips;
+    int N, H, W, hidden, conv, k, act, strip_rows, strips, chunk_warps;
 
-    __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_, int strip_rows_)
+    __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_, int strip_rows_,
+                       int chunk_warps_)
         : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), strip_rows(strip_rows_),
-          strips(gd_ceil_div(H_, strip_rows_)) {}
+          strips(gd_ceil_div(H_, strip_rows_)), chunk_warps(chunk_warps_) {}
 
     __device__ long long conv_threads() const { return (long long)N * strips * W * conv; }
-    // 8-column bands x 32-channel chunks per (image, strip): GatedDwConvKernels.stagedBlocks mirrors it.
-    __device__ long long staged_blocks() const {
-        return (long long)N * strips * gd_ceil_div(W, GD_BLOCK / WARP_SIZE) * gd_ceil_div(conv, WARP_SIZE);
-    }
+    // Bands x channel chunks per (image, strip), for the staged layout of chunk_warps (gd_band_cols, gd_chunk below):
+    // GatedDwConvKernels.convBlocks mirrors it.
+    __device__ long long staged_blocks() const;
 };
 
 // ------------------------------------------------------------------------------------------ pointwise items
@@ -242,33 +242,58 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
 }
 
 // ------------------------------------------------------------------------------------------ staged conv blocks
-// The rolling column fed through shared memory: a block owns (image, strip, band of 8 output columns, chunk of 32 conv
-// channels); warp w is column x0 + w, lane l channel c0 + l, each with its k*k weights and k accumulators in
-// registers. The band's input rows (8 + k - 1 pixels x 32 channels) and g rows (8 pixels x 32 channels) stream
-// through a ring of GD_STAGES rows in shared memory, filled by 16-byte cp.async with zero fill for the padding, up
-// to GD_STAGES - 1 rows ahead of the arithmetic: the bytes in flight per SM, not the instructions, bounded the
-// register-only column (v4: bf16 as slow as f32, i.e. time followed the number of loads in flight).
+// The rolling column fed through shared memory. A block owns (image, strip, band of output columns, chunk of conv
+// channels); its 8 warps are laid out WX = 8 / CW along the band and CW along the channels (CW = chunk_warps, chosen
+// by the launcher per shape so that fewer lanes idle on narrow images or odd channel counts: 1, 2 or 4). Lane l of
+// warp (wx, wc) is channel c0 + 32 wc + l and owns GD_COLS adjacent output columns x0 + wx GD_COLS + j, with its
+// channel's k*k weights and GD_COLS x k accumulators in registers. Each input row then costs GD_COLS + k - 1 shared
+// loads for GD_COLS x k*k FMAs, and one weight set serves GD_COLS columns: the kernel is instruction-bound (lab
+// round 5), so more columns per thread cut the instructions per output (round 6).
+// The band's input rows (band + k - 1 pixels x chunk channels) and g rows stream through a ring of GD_STAGES rows
+// in shared memory, filled by 16-byte cp.async with zero fill for the padding, up to GD_STAGES - 1 rows ahead of the
+// arithmetic.
 // Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x 16-byte aligned; k <= GD_SMEM_K.
-constexpr int GD_BAND = GD_BLOCK / WARP_SIZE;       // output columns per block: a warp each
-constexpr int GD_CHUNK = WARP_SIZE;                 // conv channels per block: a lane each
+constexpr int GD_WARPS = GD_BLOCK / WARP_SIZE;
+#ifndef GD_COLS
+#define GD_COLS 2
+#endif
 constexpr int GD_SMEM_K = 7;
 #ifndef GD_STAGED
 #define GD_STAGED 1   // 0: the register-only rolling column everywhere (lab variant v4)
 #endif
 #ifndef GD_STAGES_N
-#define GD_STAGES_N 12
+#define GD_STAGES_N 6
 #endif
-constexpr int GD_STAGES = GD_STAGES_N;
+
+__host__ __device__ constexpr int gd_band_cols(int cw) { return GD_WARPS / cw * GD_COLS; }
+__host__ __device__ constexpr int gd_chunk(int cw) { return WARP_SIZE * cw; }
+// One ring slot, in elements of T: the input row then the g row, for the widest layout.
+__host__ __device__ constexpr int gd_slot_elems(int cw) {
+    return (gd_band_cols(cw) + GD_SMEM_K - 1) * gd_chunk(cw) + gd_band_cols(cw) * gd_chunk(cw);
+}
+__host__ __device__ constexpr int gd_max(int a, int b) { return a > b ? a : b; }
+constexpr int GD_SLOT = gd_max(gd_slot_elems(1), gd_max(gd_slot_elems(2), gd_slot_elems(4)));
+// Ring rows: GD_STAGES_N, fewer where the ring would pass the 48 KB of static shared memory (f32 at 4 columns).
+// The depth hardly matters (round 5: 6, 12 and 16 stages within 2%).
+template <typename T>
+__host__ __device__ constexpr int gd_stages() {
+    return GD_STAGES_N * GD_SLOT * (int)sizeof(T) <= 48 * 1024 ? GD_STAGES_N : 48 * 1024 / (GD_SLOT * (int)sizeof(T));
+}
+
+__device__ long long GdShape::staged_blocks() const {
+    return (long long)N * strips * gd_ceil_div(W, gd_band_cols(chunk_warps)) * gd_ceil_div(conv, gd_chunk(chunk_warps));
+}
 
 struct GdBand {
     long long n;
     int y0, y1, x0, c0;
 
     __device__ GdBand(const GdShape& s, long long item) {
-        const int chunks = gd_ceil_div(s.conv, GD_CHUNK), bands = gd_ceil_div(s.W, GD_BAND);
-        c0 = (int)(item % chunks) * GD_CHUNK;
+        const int chunks = gd_ceil_div(s.conv, gd_chunk(s.chunk_warps));
+        const int bands = gd_ceil_div(s.W, gd_band_cols(s.chunk_warps));
+        c0 = (int)(item % chunks) * gd_chunk(s.chunk_warps);
         long long rest = item / chunks;
-        x0 = (int)(rest % bands) * GD_BAND;
+        x0 = (int)(rest % bands) * gd_band_cols(s.chunk_warps);
         rest /= bands;
         const int strip = (int)(rest % s.strips);
         n = rest / s.strips;
@@ -286,41 +311,38 @@ __device__ __forceinline__ void gd_cp_async_commit() { asm volatile("cp.async.co
 template <int N>
 __device__ __forceinline__ void gd_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
-template <typename T>
-__host__ __device__ constexpr int gd_stage_elems() {   // one ring slot: input row then g row, raw storage
-    return (GD_BAND + GD_SMEM_K - 1) * GD_CHUNK + GD_BAND * GD_CHUNK;
-}
-
-template <typename T, int K>
+template <typename T, int K, int CW>
 __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                                const float* __restrict__ bias, const GdShape& s, long long item, T* ring) {
-    constexpr int P = K / 2, V = 16 / sizeof(T), PIX = GD_BAND + K - 1;
-    constexpr int IN_UNITS = PIX * GD_CHUNK / V, G_UNITS = GD_BAND * GD_CHUNK / V;
-    constexpr int SLOT = gd_stage_elems<T>();
+    constexpr int P = K / 2, V = 16 / sizeof(T), C = GD_COLS, WX = GD_WARPS / CW;
+    constexpr int BX = gd_band_cols(CW), CH = gd_chunk(CW), PIX = BX + K - 1;
+    constexpr int GD_STAGES = gd_stages<T>();
+    constexpr int UNITS_PER_PIXEL = CH / V, IN_UNITS = PIX * UNITS_PER_PIXEL, G_UNITS = BX * UNITS_PER_PIXEL;
     const GdBand band(s, item);
     const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
-    const int xo = band.x0 + warp, c = band.c0 + lane;
+    const int wx = warp % WX, lc = (warp / WX) * WARP_SIZE + lane;   // first band column / channel in the chunk
+    const int x_first = band.x0 + wx * C, c = band.c0 + lc;
     const int pixel_stride = 2 * s.hidden, row_stride = pixel_stride * s.W;
     const T* img = x + band.n * s.H * s.W * pixel_stride;
     const int cofs = 2 * s.hidden - s.conv, gofs = s.hidden - s.conv;
 
-    // The loads of one ring row: input row iy (band columns x0 - P .. x0 + 8 + P - 1) and g row oy.
+    // The loads of one ring row: input row iy (band columns x0 - P .. x0 + BX + P - 1) and g row oy.
     auto issue = [&](int tt) {
-        T* slot = ring + (tt % GD_STAGES) * SLOT;
+        T* slot = ring + (tt % GD_STAGES) * GD_SLOT;
         const int iy = band.y0 - P + tt, oy = iy - P;
         for (int e = threadIdx.x; e < IN_UNITS + G_UNITS; e += GD_BLOCK) {
             if (e < IN_UNITS) {
-                const int px = e / (GD_CHUNK / V), cu = (e % (GD_CHUNK / V)) * V;
+                const int px = e / UNITS_PER_PIXEL, cu = (e % UNITS_PER_PIXEL) * V;
                 const int xx = band.x0 - P + px;
                 const bool ok = iy >= 0 && iy < s.H && xx >= 0 && xx < s.W && band.c0 + cu < s.conv;
                 const T* src = ok ? img + iy * row_stride + xx * pixel_stride + cofs + band.c0 + cu : x;
-                gd_cp_async16(slot + px * GD_CHUNK + cu, src, ok);
+                gd_cp_async16(slot + px * CH + cu, src, ok);
             } else {
-                const int f = e - IN_UNITS, px = f / (GD_CHUNK / V), cu = (f % (GD_CHUNK / V)) * V;
+                const int f = e - IN_UNITS, px = f / UNITS_PER_PIXEL, cu = (f % UNITS_PER_PIXEL) * V;
                 const int xx = band.x0 + px;
                 const bool ok = oy >= band.y0 && oy < band.y1 && xx < s.W && band.c0 + cu < s.conv;
                 const T* src = ok ? img + oy * row_stride + xx * pixel_stride + gofs + band.c0 + cu : x;
-                gd_cp_async16(slot + PIX * GD_CHUNK + px * GD_CHUNK + cu, src, ok);
+                gd_cp_async16(slot + PIX * CH + px * CH + cu, src, ok);
             }
         }
     };
@@ -330,19 +352,26 @@ __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, con
         if (tt < rows) issue(tt);
         gd_cp_async_commit();   // empty groups keep the count uniform
     }
-    const bool computes = xo < s.W && c < s.conv;
+    const bool channel = c < s.conv;
+    bool computes[C];
+    #pragma unroll
+    for (int j = 0; j < C; j++) computes[j] = channel && x_first + j < s.W;
     float w[K * K];
     #pragma unroll
-    for (int tap = 0; tap < K * K; tap++) w[tap] = computes ? __ldg(weight + tap * s.conv + c) : 0.0f;
-    const float b = computes ? __ldg(bias + c) : 0.0f;
-    float acc[K];
+    for (int tap = 0; tap < K * K; tap++) w[tap] = channel ? __ldg(weight + tap * s.conv + c) : 0.0f;
+    const float b = channel ? __ldg(bias + c) : 0.0f;
+    float acc[C][K];
     #pragma unroll
-    for (int i = 0; i < K; i++) acc[i] = b;
-    T* dst = out + (band.n * s.H * s.W + xo) * s.hidden + gofs + c;
+    for (int j = 0; j < C; j++) {
+        #pragma unroll
+        for (int i = 0; i < K; i++) acc[j][i] = b;
+    }
+    T* dst = out + (band.n * s.H * s.W + x_first) * s.hidden + gofs + c;
     // Unrolled by k so that the window moves by renaming, not by k moves per row: output row y0 + r collects in
-    // acc[r mod k]; input row tt (= u mod k) adds tap row ky to acc[(u - ky) mod k] and closes acc[(u + 1) % k]
-    // (row y0 + tt - 2P), which then reopens for the row k below. (Unrolled, the register-only column wanted 204
-    // registers for its hoisted global loads; here the barrier keeps each row's shared loads in place.)
+    // acc[.][r mod k]; input row tt (= u mod k) adds tap row ky to acc[.][(u - ky) mod k] and closes
+    // acc[.][(u + 1) % k] (row y0 + tt - 2P), which then reopens for the row k below. (Unrolled, the register-only
+    // column wanted 204 registers for its hoisted global loads; here the barrier keeps each row's shared loads in
+    // place.)
     for (int step = 0; step < rows; step += K) {
         #pragma unroll
         for (int u = 0; u < K; u++) {
@@ -352,25 +381,34 @@ __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, con
             __syncthreads();                     // ... everyone's; and row tt - 1's slot is free to refill
             if (tt + GD_STAGES - 1 < rows) issue(tt + GD_STAGES - 1);
             gd_cp_async_commit();
-            const T* slot = ring + (tt % GD_STAGES) * SLOT;
+            const T* slot = ring + (tt % GD_STAGES) * GD_SLOT;
             const int iy = band.y0 - P + tt, oy = iy - P;
             if (iy >= 0 && iy < s.H) {
-                float v[K];
+                float v[C + K - 1];
                 #pragma unroll
-                for (int kx = 0; kx < K; kx++) v[kx] = gd_to_float(slot[(warp + kx) * GD_CHUNK + lane]);
+                for (int px = 0; px < C + K - 1; px++) v[px] = gd_to_float(slot[(wx * C + px) * CH + lc]);
                 #pragma unroll
                 for (int ky = 0; ky < K; ky++) {
                     #pragma unroll
                     for (int kx = 0; kx < K; kx++) {
-                        acc[(u - ky + K) % K] = fmaf(w[ky * K + kx], v[kx], acc[(u - ky + K) % K]);
+                        #pragma unroll
+                        for (int j = 0; j < C; j++) {
+                            acc[j][(u - ky + K) % K] = fmaf(w[ky * K + kx], v[j + kx], acc[j][(u - ky + K) % K]);
+                        }
                     }
                 }
             }
-            if (oy >= band.y0 && computes) {
-                const float g = gd_to_float(slot[PIX * GD_CHUNK + warp * GD_CHUNK + lane]);
-                dst[oy * s.W * s.hidden] = gd_from_float<T>(gd_act(g, s.act) * acc[(u + 1) % K]);
+            if (oy >= band.y0) {
+                #pragma unroll
+                for (int j = 0; j < C; j++) {
+                    if (computes[j]) {
+                        const float g = gd_to_float(slot[PIX * CH + (wx * C + j) * CH + lc]);
+                        dst[oy * s.W * s.hidden + j * s.hidden] = gd_from_float<T>(gd_act(g, s.act) * acc[j][(u + 1) % K]);
+                    }
+                }
             }
-            acc[(u + 1) % K] = b;
+            #pragma unroll
+            for (int j = 0; j < C; j++) acc[j][(u + 1) % K] = b;
         }
     }
     gd_cp_async_wait<0>();
@@ -404,6 +442,17 @@ __device__ void gd_conv_direct(T* __restrict__ out, const T* __restrict__ x, con
 }
 
 // ------------------------------------------------------------------------------------------ entry
+template <typename T, int K>
+__device__ __forceinline__ void gd_conv_staged_cw(T* __restrict__ out, const T* __restrict__ x,
+                                                  const float* __restrict__ weight, const float* __restrict__ bias,
+                                                  const GdShape& s, long long item, T* ring) {
+    switch (s.chunk_warps) {
+        case 1: gd_conv_staged<T, K, 1>(out, x, weight, bias, s, item, ring); break;
+        case 2: gd_conv_staged<T, K, 2>(out, x, weight, bias, s, item, ring); break;
+        default: gd_conv_staged<T, K, 4>(out, x, weight, bias, s, item, ring); break;
+    }
+}
+
 template <typename T, int U>
 __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                                  const float* __restrict__ bias, const GdShape& s, T* ring) {
@@ -413,10 +462,10 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
     if (item < conv_blocks) {
         if (staged) {
             switch (s.k) {
-                case 1: gd_conv_staged<T, 1>(out, x, weight, bias, s, item, ring); break;
-                case 3: gd_conv_staged<T, 3>(out, x, weight, bias, s, item, ring); break;
-                case 5: gd_conv_staged<T, 5>(out, x, weight, bias, s, item, ring); break;
-                default: gd_conv_staged<T, 7>(out, x, weight, bias, s, item, ring); break;
+                case 1: gd_conv_staged_cw<T, 1>(out, x, weight, bias, s, item, ring); break;
+                case 3: gd_conv_staged_cw<T, 3>(out, x, weight, bias, s, item, ring); break;
+                case 5: gd_conv_staged_cw<T, 5>(out, x, weight, bias, s, item, ring); break;
+                default: gd_conv_staged_cw<T, 7>(out, x, weight, bias, s, item, ring); break;
             }
             return;
         }
@@ -441,9 +490,9 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
 template <typename T>
 __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                            const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
-                           int strip_rows) {
-    __shared__ __align__(16) T ring[GD_STAGES * gd_stage_elems<T>()];
-    const GdShape s(N, H, W, hidden, conv, k, act, strip_rows);
+                           int strip_rows, int chunk_warps) {
+    __shared__ __align__(16) T ring[gd_stages<T>() * GD_SLOT];
+    const GdShape s(N, H, W, hidden, conv, k, act, strip_rows, chunk_warps);
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
         gd_forward_units<T, V>(out, x, weight, bias, s, ring);
@@ -454,12 +503,13 @@ __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const f
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_f32(float* __restrict__ out,
         const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
-        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows) {
-    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows);
+        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps) {
+    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows, chunk_warps);
 }
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
         const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N,
-        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows) {
-    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows);
+        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps) {
+    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows,
+                              chunk_warps);
 }

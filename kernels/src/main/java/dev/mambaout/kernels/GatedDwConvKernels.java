@@ -3,8 +3,10 @@ package dev.mambaout.kernels;
 /**
  * Launch geometry of gated_dwconv_forward_{f32,bf16}, mirroring the work of gated_dwconv.cu: conv blocks, then
  * pointwise blocks (1024 units of the i columns, a unit being 16 bytes of channels on the vector path, one channel
- * otherwise). On the vector path with k <= 7 a conv block is a band of 8 columns x 32 conv channels of one image
- * strip ("staged"); otherwise a block is 256 consecutive (image, strip, column, channel) threads. The grid must
+ * otherwise). On the vector path with k <= 7 a conv block is a band of columns x a chunk of conv channels of one
+ * image strip ("staged"): its 8 warps lie 8 / cw along the band and cw = {@link #chunkWarps} along the channels,
+ * each lane owning {@link #COLUMNS} columns of one channel, so a band is 8 / cw x COLUMNS columns and a chunk 32 x cw
+ * channels; otherwise a block is 256 consecutive (image, strip, column, channel) threads. The grid must
  * cover every conv block (the kernel is not grid-stride there: its k = 7 path needs all 128 registers); pointwise
  * blocks are grid-stride. Also the strip height and the tap-major repacking of PyTorch's depthwise weight.
  */
@@ -12,10 +14,10 @@ public final class GatedDwConvKernels {
 
     /** Threads per block. */
     public static final int BLOCK = 256;
-    /** Columns of one staged conv block: a warp each. */
-    public static final int BAND = 8;
-    /** Conv channels of one staged conv block: a lane each. */
-    public static final int CHUNK = 32;
+    /** Warps of a block. */
+    public static final int WARPS = BLOCK / 32;
+    /** Output columns one lane of a staged conv block computes (gated_dwconv.cu's GD_COLS). */
+    public static final int COLUMNS = 2;
     /** The largest kernel size of the staged path. */
     public static final int STAGED_MAX_K = 7;
     /** Units of the i columns one pointwise item handles: 256 threads x 4. */
@@ -61,11 +63,33 @@ public final class GatedDwConvKernels {
                 && kernelSize <= STAGED_MAX_K;
     }
 
+    /**
+     * Warps of a staged conv block across the channels (1, 2 or 4; the rest lie along the band): the layout with
+     * the fewest blocks per (image, strip), i.e. the fewest idle lanes, the narrower band on ties losing. Narrow
+     * images (7 columns) want short bands and wide chunks, wide ones long bands.
+     */
+    public static int chunkWarps(int w, int convChannels) {
+        int best = 1;
+        long fewest = Long.MAX_VALUE;
+        for (int cw = 1; cw <= 4; cw *= 2) {
+            long blocks = (long) ceilDiv(w, bandColumns(cw)) * ceilDiv(convChannels, 32 * cw);
+            if (blocks < fewest) {
+                fewest = blocks;
+                best = cw;
+            }
+        }
+        return best;
+    }
+
+    /** Output columns of a staged block whose warps lie {@code chunkWarps} across the channels. */
+    public static int bandColumns(int chunkWarps) { return WARPS / chunkWarps * COLUMNS; }
+
     public static long convBlocks(int n, int h, int w, int hidden, int convChannels, int kernelSize,
                                   int elementBytes, int stripRows) {
         long strips = ceilDiv(h, stripRows);
         if (staged(hidden, convChannels, kernelSize, elementBytes)) {
-            return (long) n * strips * ceilDiv(w, BAND) * ceilDiv(convChannels, CHUNK);
+            int cw = chunkWarps(w, convChannels);
+            return (long) n * strips * ceilDiv(w, bandColumns(cw)) * ceilDiv(convChannels, 32 * cw);
         }
         return ((long) n * strips * w * convChannels + BLOCK - 1) / BLOCK;
     }

@@ -9,8 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The gated_dwconv geometry worked out by hand from the kernel's rules (8-column x 32-channel staged blocks, else
- * 256 threads of (image, strip, column, channel); 1024-unit pointwise items; strips below 2^18 columns).
+ * The gated_dwconv geometry worked out by hand from the kernel's rules (staged blocks of 8 warps, 8 / cw along a band
+ * of 2-column lanes and cw across 32-channel warps, else 256 threads of (image, strip, column, channel); 1024-unit
+ * pointwise items; strips below 2^18 columns).
  */
 class GatedDwConvKernelsTest {
 
@@ -18,12 +19,14 @@ class GatedDwConvKernelsTest {
     void femtoStageOneAtBatch256IsStagedOverTheWholeHeight() {
         // 256 x 56 x 48 = 688,128 columns >= 2^18: one strip of 56 rows.
         assertEquals(56, GatedDwConvKernels.stripRows(256, 56, 56, 48));
-        // 256 images x 7 bands x 2 chunks (48 channels) staged conv blocks; 802,816 tokens x 80/4 float4 units / 1024.
-        assertEquals(256L * 7 * 2, GatedDwConvKernels.convBlocks(256, 56, 56, 128, 48, 7, 4, 56));
+        // 56 columns, 48 channels: cw 1 = 4 bands of 16 x 2 chunks of 32 = 8 blocks, cw 2 = 7 bands of 8 x 1 chunk of
+        // 64 = 7, cw 4 = 14 bands of 4 x 1 chunk of 128 = 14 -> cw 2; 802,816 tokens x 80/4 float4 units / 1024.
+        assertEquals(2, GatedDwConvKernels.chunkWarps(56, 48));
+        assertEquals(256L * 7, GatedDwConvKernels.convBlocks(256, 56, 56, 128, 48, 7, 4, 56));
         assertEquals((802_816L * 20 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(256, 56, 56, 128, 48, 4));
         assertEquals((802_816L * 10 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(256, 56, 56, 128, 48, 2));
         LaunchGeometry g = GatedDwConvKernels.geometry(256, 56, 56, 128, 48, 7, 4);
-        assertEquals(3_584 + 15_680, g.gridX());
+        assertEquals(1_792 + 15_680, g.gridX());
         assertEquals(GatedDwConvKernels.BLOCK, g.blockX());
         assertEquals(0, g.sharedBytes());   // the ring is static shared memory
     }
@@ -36,8 +39,22 @@ class GatedDwConvKernelsTest {
         assertEquals(4, GatedDwConvKernels.stripRows(1, 7, 7, 576));
         // an image of 3 rows: ceil(3 / 4) = 1 strip
         assertEquals(3, GatedDwConvKernels.stripRows(1, 3, 5, 8));
-        // staged blocks count the strips: 14 strips x 7 bands x 2 chunks
-        assertEquals(14L * 7 * 2, GatedDwConvKernels.convBlocks(1, 56, 56, 128, 48, 7, 2, 4));
+        // staged blocks count the strips: 14 strips x 7 bands x 1 chunk
+        assertEquals(14L * 7, GatedDwConvKernels.convBlocks(1, 56, 56, 128, 48, 7, 2, 4));
+    }
+
+    @Test
+    void narrowImagesSpreadTheWarpsAcrossTheChannels() {
+        // 28 x 96 (femto 2): cw 1 = 2 bands x 3 chunks = 6 beats cw 2 = 4 x 2 = 8 and cw 4 = 7 x 1 = 7
+        assertEquals(1, GatedDwConvKernels.chunkWarps(28, 96));
+        // 14 x 192 (femto 3): cw 1 = 1 x 6 = 6 ties cw 2 = 2 x 3 = 6: the first (longer band) stays
+        assertEquals(1, GatedDwConvKernels.chunkWarps(14, 192));
+        // 7 x 288 (femto 4): cw 1 = 1 x 9, cw 2 = 1 x 5, cw 4 = 2 x 3 = 6 -> cw 2
+        assertEquals(2, GatedDwConvKernels.chunkWarps(7, 288));
+        // 4 x 128: cw 4 = a band of 4 x one chunk of 128
+        assertEquals(4, GatedDwConvKernels.chunkWarps(4, 128));
+        assertEquals(16, GatedDwConvKernels.bandColumns(1));
+        assertEquals(4, GatedDwConvKernels.bandColumns(4));
     }
 
     @Test

@@ -58,7 +58,8 @@ public final class GatedDwConvLaunch {
         LaunchGeometry g = GatedDwConvKernels.geometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes());
         int stripRows = GatedDwConvKernels.stripRows(n, h, w, convChannels);
         return modules.prepare(spec, g, out.arg(), x.arg(), weightPacked.arg(), bias.arg(), i32(n), i32(h), i32(w),
-                i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows));
+                i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows),
+                i32(GatedDwConvKernels.chunkWarps(w, convChannels)));
     }
 
     private static IllegalArgumentException fail(String why) {
