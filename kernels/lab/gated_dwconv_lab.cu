@@ -96,11 +96,11 @@ static int strip_rows(int N, int H, int W, int conv) {
     return (int)((H + strips - 1) / strips);
 }
 
-// GatedDwConvKernels.chunkWarps: the staged layout (1, 2 or 4 warps across the channels) with the fewest blocks.
+// GatedDwConvKernels.chunkWarps: the staged layout (1 or 2 warps across the channels) with the fewest blocks.
 static int chunk_warps(int W, int conv) {
     int best = 1;
     long long fewest = -1;
-    for (int cw = 1; cw <= 4; cw *= 2) {
+    for (int cw = 1; cw <= 2; cw *= 2) {
         const long long blocks = (long long)gd_ceil_div(W, gd_band_cols(cw)) * gd_ceil_div(conv, gd_chunk(cw));
         if (fewest < 0 || blocks < fewest) { fewest = blocks; best = cw; }
     }

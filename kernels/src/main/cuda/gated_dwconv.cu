@@ -244,7 +244,8 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
 // ------------------------------------------------------------------------------------------ staged conv blocks
 // The rolling column fed through shared memory. A block owns (image, strip, band of output columns, chunk of conv
 // channels); its 8 warps are laid out WX = 8 / CW along the band and CW along the channels (CW = chunk_warps, chosen
-// by the launcher per shape so that fewer lanes idle on narrow images or odd channel counts: 1, 2 or 4). Lane l of
+// by the launcher per shape so that fewer lanes idle on narrow images or odd channel counts: 1 or 2; 4 would win
+// only below 5 columns, not worth its code in every fatbin). Lane l of
 // warp (wx, wc) is channel c0 + 32 wc + l and owns GD_COLS adjacent output columns x0 + wx GD_COLS + j, with its
 // channel's k*k weights and GD_COLS x k accumulators in registers. Each input row then costs GD_COLS + k - 1 shared
 // loads for GD_COLS x k*k FMAs, and one weight set serves GD_COLS columns: the kernel is instruction-bound (lab
@@ -272,7 +273,7 @@ __host__ __device__ constexpr int gd_slot_elems(int cw) {
     return (gd_band_cols(cw) + GD_SMEM_K - 1) * gd_chunk(cw) + gd_band_cols(cw) * gd_chunk(cw);
 }
 __host__ __device__ constexpr int gd_max(int a, int b) { return a > b ? a : b; }
-constexpr int GD_SLOT = gd_max(gd_slot_elems(1), gd_max(gd_slot_elems(2), gd_slot_elems(4)));
+constexpr int GD_SLOT = gd_max(gd_slot_elems(1), gd_slot_elems(2));
 // Ring rows: GD_STAGES_N, fewer where the ring would pass the 48 KB of static shared memory (f32 at 4 columns).
 // The depth hardly matters (round 5: 6, 12 and 16 stages within 2%).
 template <typename T>
@@ -448,8 +449,7 @@ __device__ __forceinline__ void gd_conv_staged_cw(T* __restrict__ out, const T* 
                                                   const GdShape& s, long long item, T* ring) {
     switch (s.chunk_warps) {
         case 1: gd_conv_staged<T, K, 1>(out, x, weight, bias, s, item, ring); break;
-        case 2: gd_conv_staged<T, K, 2>(out, x, weight, bias, s, item, ring); break;
-        default: gd_conv_staged<T, K, 4>(out, x, weight, bias, s, item, ring); break;
+        default: gd_conv_staged<T, K, 2>(out, x, weight, bias, s, item, ring); break;
     }
 }
 

@@ -64,14 +64,14 @@ public final class GatedDwConvKernels {
     }
 
     /**
-     * Warps of a staged conv block across the channels (1, 2 or 4; the rest lie along the band): the layout with
-     * the fewest blocks per (image, strip), i.e. the fewest idle lanes, the narrower band on ties losing. Narrow
-     * images (7 columns) want short bands and wide chunks, wide ones long bands.
+     * Warps of a staged conv block across the channels (1 or 2; the rest lie along the band): the layout with the
+     * fewest blocks per (image, strip), i.e. the fewest idle lanes, the narrower band on ties losing. Narrow images
+     * (7 columns) want short bands and wide chunks, wide ones long bands.
      */
     public static int chunkWarps(int w, int convChannels) {
         int best = 1;
         long fewest = Long.MAX_VALUE;
-        for (int cw = 1; cw <= 4; cw *= 2) {
+        for (int cw = 1; cw <= 2; cw *= 2) {
             long blocks = (long) ceilDiv(w, bandColumns(cw)) * ceilDiv(convChannels, 32 * cw);
             if (blocks < fewest) {
                 fewest = blocks;

@@ -45,16 +45,14 @@ class GatedDwConvKernelsTest {
 
     @Test
     void narrowImagesSpreadTheWarpsAcrossTheChannels() {
-        // 28 x 96 (femto 2): cw 1 = 2 bands x 3 chunks = 6 beats cw 2 = 4 x 2 = 8 and cw 4 = 7 x 1 = 7
+        // 28 x 96 (femto 2): cw 1 = 2 bands x 3 chunks = 6 beats cw 2 = 4 x 2 = 8
         assertEquals(1, GatedDwConvKernels.chunkWarps(28, 96));
         // 14 x 192 (femto 3): cw 1 = 1 x 6 = 6 ties cw 2 = 2 x 3 = 6: the first (longer band) stays
         assertEquals(1, GatedDwConvKernels.chunkWarps(14, 192));
-        // 7 x 288 (femto 4): cw 1 = 1 x 9, cw 2 = 1 x 5, cw 4 = 2 x 3 = 6 -> cw 2
+        // 7 x 288 (femto 4): cw 1 = 1 x 9, cw 2 = 1 x 5 -> cw 2
         assertEquals(2, GatedDwConvKernels.chunkWarps(7, 288));
-        // 4 x 128: cw 4 = a band of 4 x one chunk of 128
-        assertEquals(4, GatedDwConvKernels.chunkWarps(4, 128));
         assertEquals(16, GatedDwConvKernels.bandColumns(1));
-        assertEquals(4, GatedDwConvKernels.bandColumns(4));
+        assertEquals(8, GatedDwConvKernels.bandColumns(2));
     }
 
     @Test

@@ -52,8 +52,8 @@ class GatedDwConvGpuTest {
             {768, 288, 7, 1, 7, 7, Activation.GELU, false},
             {128, 48, 7, 1, 9, 9, Activation.GELU, true},
             {3, 1, 3, 1, 2, 3, Activation.SILU, false},
-            // staged layouts (GatedDwConvKernels.chunkWarps): 4 warps across the channels (W = 4 and 3), 1 with a
-            // 16-column band 9 columns wide (768 x 288 at 7 x 7 above takes 2)
+            // staged layouts (GatedDwConvKernels.chunkWarps): 2 warps across the channels (W = 4 and 3), 1 with a
+            // 16-column band 9 columns wide
             {256, 128, 7, 2, 5, 4, Activation.GELU, false},
             {96, 64, 5, 1, 6, 9, Activation.SILU, false},
             {576, 192, 7, 2, 7, 3, Activation.GELU, false},
