@@ -112,8 +112,10 @@ static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int 
     const long long strips = gd_ceil_div(H, rows);
     const bool staged = GD_STAGED && u > 1 && (k == 1 || k == 3 || k == 5 || k == 7);
     const int cw = chunk_warps(W, conv);
-    const long long conv_blocks = staged ? N * strips * gd_ceil_div(W, gd_band_cols(cw)) * gd_ceil_div(conv, gd_chunk(cw))
-                                         : (N * strips * W * conv + GD_BLOCK - 1) / GD_BLOCK;
+    // a misaligned x or out takes the column path whatever the sizes: the grid covers the larger count
+    const long long column_blocks = (N * strips * W * conv + GD_BLOCK - 1) / GD_BLOCK;
+    const long long conv_blocks = std::max(column_blocks, staged ? N * strips * gd_ceil_div(W, gd_band_cols(cw)) *
+                                                                   gd_ceil_div(conv, gd_chunk(cw)) : 0LL);
     const long long pw = (long long)N * H * W * ((hidden - conv) / u);
     return conv_blocks + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
 }

@@ -39,8 +39,12 @@ public final class GatedDwConvKernels {
                                           int elementBytes) {
         checkSizes(n, h, w, hidden, convChannels);
         int rows = stripRows(n, h, w, convChannels);
-        long blocks = convBlocks(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows)
-                + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
+        // The conv part must be covered for the path the kernel takes, which with a misaligned x or out is the
+        // column path even where the sizes allow the staged one: hence the larger of the two counts (spare blocks
+        // join the grid-stride pointwise loop).
+        long conv = convBlocks(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows);
+        long column = columnBlocks(n, h, w, convChannels, rows);
+        long blocks = Math.max(conv, column) + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("gated dwconv grid of " + blocks + " blocks is too large");
         return LaunchGeometry.linear((int) blocks, BLOCK);
     }
@@ -91,7 +95,12 @@ public final class GatedDwConvKernels {
             int cw = chunkWarps(w, convChannels);
             return (long) n * strips * ceilDiv(w, bandColumns(cw)) * ceilDiv(convChannels, 32 * cw);
         }
-        return ((long) n * strips * w * convChannels + BLOCK - 1) / BLOCK;
+        return columnBlocks(n, h, w, convChannels, stripRows);
+    }
+
+    /** Blocks of the column path: 256 consecutive (image, strip, column, channel) threads each. */
+    public static long columnBlocks(int n, int h, int w, int convChannels, int stripRows) {
+        return ((long) n * ceilDiv(h, stripRows) * w * convChannels + BLOCK - 1) / BLOCK;
     }
 
     public static long pointwiseItems(int n, int h, int w, int hidden, int convChannels, int elementBytes) {

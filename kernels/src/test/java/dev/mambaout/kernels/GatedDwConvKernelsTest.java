@@ -26,7 +26,9 @@ class GatedDwConvKernelsTest {
         assertEquals((802_816L * 20 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(256, 56, 56, 128, 48, 4));
         assertEquals((802_816L * 10 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(256, 56, 56, 128, 48, 2));
         LaunchGeometry g = GatedDwConvKernels.geometry(256, 56, 56, 128, 48, 7, 4);
-        assertEquals(1_792 + 15_680, g.gridX());
+        // the grid also covers the column path that a misaligned x or out takes: 256 x 56 x 48 x 56 / 256 blocks
+        assertEquals(2_688L, GatedDwConvKernels.columnBlocks(256, 56, 56, 48, 56));
+        assertEquals(2_688 + 15_680, g.gridX());
         assertEquals(GatedDwConvKernels.BLOCK, g.blockX());
         assertEquals(0, g.sharedBytes());   // the ring is static shared memory
     }

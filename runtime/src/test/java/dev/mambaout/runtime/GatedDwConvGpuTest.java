@@ -51,6 +51,8 @@ class GatedDwConvGpuTest {
             {40, 20, 7, 3, 1, 1, Activation.GELU, false},
             {768, 288, 7, 1, 7, 7, Activation.GELU, false},
             {128, 48, 7, 1, 9, 9, Activation.GELU, true},
+            // misaligned, so the column path, on sizes whose staged grid is smaller than the column path's
+            {256, 96, 7, 1, 28, 28, Activation.SILU, true},
             {3, 1, 3, 1, 2, 3, Activation.SILU, false},
             // staged layouts (GatedDwConvKernels.chunkWarps): 2 warps across the channels (W = 4 and 3), 1 with a
             // 16-column band 9 columns wide
