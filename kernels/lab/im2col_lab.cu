@@ -1,10 +1,11 @@
 // im2col lab: variants of the NHWC and NCHW gathers, each checked bit for bit against a CPU gather on random and odd
 // shapes (col poisoned with 0xFF = NaN first), then timed at MambaOut-femto's batch-256 stem and downsampling shapes.
 //   v1  one thread per col element, scalar loads and stores, 5 divisions per element (the naive baseline)
-//   v2  the mainline (../src/main/cuda/im2col.cu, included): 16-byte units (vector stores; NHWC vector loads when
-//       C % 8 == 0), streaming stores, full 1-D grid
-//   v3  v2's decomposition with the unit -> (row, ox, oy, n, tap, ky) divisions done by multiply-shift divisors
-//       computed once per thread, on a grid of 8 blocks per SM looping (so the setup is amortised)
+//   v2  the previous mainline (copied below): 16-byte units (vector stores; NHWC vector loads when C % 8 == 0),
+//       streaming stores, plain 32-bit divisions per unit, full 1-D grid
+//   v3  the mainline (../src/main/cuda/im2col.cu, included): v2's decomposition with the unit -> (row, ox, oy, n,
+//       tap, ky) divisions done by multiply-shift divisors (FastDiv) built once per thread, on the grid
+//       Im2colKernels.geometry gives it: 8 blocks per SM for vector-store shapes (so the setup is amortised)
 // Build: nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/im2col_lab kernels/lab/im2col_lab.cu
 // Run:   /tmp/im2col_lab            (validate, then time);   /tmp/im2col_lab --check   (validate only)
 #include "../src/main/cuda/im2col.cu"
@@ -33,59 +34,87 @@ __global__ void im2col_v1(T* col, const TIn* x, Im2colGeom g) {
     }
 }
 
-// ------------------------------------------------------------------------------------------ v3
-// n / d for n < 2^31 as (umulhi(n, m) + n) >> shift (Granlund-Montgomery, as PyTorch's IntDivider).
-struct FastDiv {
-    unsigned d, m, shift;
-    __device__ FastDiv(unsigned d_) : d(d_) {
-        shift = 0;
-        while ((1u << shift) < d) shift++;
-        m = (unsigned)(((1ull << 32) * ((1ull << shift) - d)) / d + 1);
+// ------------------------------------------------------------------------------------------ v2
+// The mainline before v3 (commit fb5fde7's im2col.cu), kernels renamed; one kernel per entry point as it was, so its
+// register allocation is the measured one.
+struct V2TapCursor {
+    int ky, kx, c;
+    __device__ __forceinline__ V2TapCursor(int e, int C, int k) {
+        const int tap = e / C;
+        c = e - tap * C;
+        ky = tap / k;
+        kx = tap - ky * k;
     }
-    __device__ __forceinline__ unsigned div(unsigned n) const { return (__umulhi(n, m) + n) >> shift; }
+    __device__ __forceinline__ void next(int C, int k) {
+        if (++c == C) { c = 0; if (++kx == k) { kx = 0; ++ky; } }
+    }
 };
 
-template <typename T, typename TIn, int V, bool NCHW, bool VEC_LOAD>
-__global__ void im2col_v3(T* __restrict__ col, const TIn* __restrict__ x, Im2colGeom g) {
-    const unsigned upr = g.col_stride / V;
-    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * upr;
-    const FastDiv d_upr(upr), d_wo(g.Wo), d_ho(g.Ho), d_c(VEC_LOAD ? g.C / V : g.C), d_k(g.k);
+template <typename T, typename TIn, int V, bool NCHW>
+__device__ __forceinline__ void v2_gather(T* __restrict__ col, const TIn* __restrict__ x, const Im2colGeom g) {
+    const unsigned units_per_row = g.col_stride / V;
+    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * units_per_row;
     const int kkC = g.k * g.k * g.C;
     for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < total; u += gridDim.x * blockDim.x) {
-        const unsigned row = d_upr.div(u);
-        const int j = (int)(u - row * upr);
-        const unsigned t = d_wo.div(row);
-        const int ox = (int)(row - t * g.Wo);
-        const unsigned n = d_ho.div(t);
-        const int oy = (int)(t - n * g.Ho);
+        const unsigned row = u / units_per_row;
+        const int e0 = (int)(u - row * units_per_row) * V;
+        const int ox = row % g.Wo, t = row / g.Wo, oy = t % g.Ho, n = t / g.Ho;
         const int iy0 = oy * g.s - g.p, ix0 = ox * g.s - g.p;
-        if constexpr (VEC_LOAD) {
-            const int tap = (int)d_c.div(j), c = (j - tap * (g.C / V)) * V;
-            const int ky = (int)d_k.div(tap), kx = tap - ky * g.k;
-            const int iy = iy0 + ky, ix = ix0 + kx;
-            uint4 v = make_uint4(0, 0, 0, 0);
-            if (tap < g.k * g.k && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
-                v = *reinterpret_cast<const uint4*>(x + (((long long)n * g.H + iy) * g.W + ix) * g.C + c);
-            __stcs(reinterpret_cast<uint4*>(col + (long long)row * g.col_stride) + j, v);
-        } else {
-            const int e0 = j * V;
-            const int e = min(e0, kkC), tap = (int)d_c.div(e);
-            TapCursor cur(0, 1, 1);
-            cur.c = e - tap * g.C; cur.ky = (int)d_k.div(tap); cur.kx = tap - cur.ky * g.k;
-            alignas(16) T v[V];
+        alignas(16) T v[V];
+        V2TapCursor cur(min(e0, kkC), g.C, g.k);
 #pragma unroll
-            for (int q = 0; q < V; q++) {
-                float val = 0.0f;
-                const int iy = iy0 + cur.ky, ix = ix0 + cur.kx;
-                if (e0 + q < kkC && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
-                    val = to_f32(x[NCHW ? (((long long)n * g.C + cur.c) * g.H + iy) * g.W + ix
-                                        : (((long long)n * g.H + iy) * g.W + ix) * g.C + cur.c]);
-                v[q] = from_f32<T>(val);
-                cur.next(g.C, g.k);
+        for (int j = 0; j < V; j++) {
+            float val = 0.0f;
+            const int iy = iy0 + cur.ky, ix = ix0 + cur.kx;
+            if (e0 + j < kkC && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) {
+                const long long off = NCHW ? (((long long)n * g.C + cur.c) * g.H + iy) * g.W + ix
+                                           : (((long long)n * g.H + iy) * g.W + ix) * g.C + cur.c;
+                val = to_f32(x[off]);
             }
-            __stcs(reinterpret_cast<uint4*>(col + (long long)row * g.col_stride + e0), *reinterpret_cast<const uint4*>(v));
+            v[j] = from_f32<T>(val);
+            cur.next(g.C, g.k);
         }
+        T* dst = col + (long long)row * g.col_stride + e0;
+        if constexpr (V * sizeof(T) == 16) __stcs(reinterpret_cast<uint4*>(dst), *reinterpret_cast<const uint4*>(v));
+        else __stcs(dst, v[0]);
     }
+}
+
+template <typename T, int V>
+__device__ __forceinline__ void v2_nhwc_vec(T* __restrict__ col, const T* __restrict__ x, const Im2colGeom g) {
+    const unsigned units_per_row = g.col_stride / V;
+    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * units_per_row;
+    const int cv = g.C / V, kk = g.k * g.k;
+    for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < total; u += gridDim.x * blockDim.x) {
+        const unsigned row = u / units_per_row;
+        const int j = (int)(u - row * units_per_row);
+        const int ox = row % g.Wo, t = row / g.Wo, oy = t % g.Ho, n = t / g.Ho;
+        const int tap = j / cv, c = (j - tap * cv) * V;
+        const int ky = tap / g.k, kx = tap - ky * g.k;
+        const int iy = oy * g.s - g.p + ky, ix = ox * g.s - g.p + kx;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (tap < kk && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) {
+            v = *reinterpret_cast<const uint4*>(x + (((long long)n * g.H + iy) * g.W + ix) * g.C + c);
+        }
+        __stcs(reinterpret_cast<uint4*>(col + (long long)row * g.col_stride) + j, v);
+    }
+}
+
+template <typename T>
+__global__ void im2col_v2_nhwc(T* col, const T* x, Im2colGeom g) {
+    constexpr int V = vec16_elems<T>();
+    if (im2col_vector_store(col, g)) {
+        if (g.C % V == 0 && aligned16(x)) v2_nhwc_vec<T, V>(col, x, g);
+        else v2_gather<T, T, V, false>(col, x, g);
+    } else {
+        v2_gather<T, T, 1, false>(col, x, g);
+    }
+}
+
+template <typename T>
+__global__ void im2col_v2_nchw(T* col, const float* x, Im2colGeom g) {
+    if (im2col_vector_store(col, g)) v2_gather<T, float, vec16_elems<T>(), true>(col, x, g);
+    else v2_gather<T, float, 1, true>(col, x, g);
 }
 
 static int g_sms = 132;
@@ -102,20 +131,18 @@ static void run(int v, bool nchw, T* col, const void* x, const Im2colGeom& g) {
         const int grid = (int)std::min<long long>(1 << 20, (elems + 255) / 256);
         if (nchw) im2col_v1<T, float, true><<<grid, 256>>>(col, (const float*)x, g);
         else im2col_v1<T, T, false><<<grid, 256>>>(col, (const T*)x, g);
-    } else if (v == 2 || !vstore) {   // v3 exists for the vector-store shapes only; others fall back to v2
+    } else if (v == 2) {
+        if (nchw) im2col_v2_nchw<T><<<grid_full, 256>>>(col, (const float*)x, g);
+        else im2col_v2_nhwc<T><<<grid_full, 256>>>(col, (const T*)x, g);
+    } else {   // the mainline, on Im2colKernels.geometry's grid (BLOCKS_PER_SM = 8 when the stride allows vector stores)
+        const int grid = vstore ? std::min(grid_full, 8 * g_sms) : grid_full;
         if constexpr (sizeof(T) == 4) {
-            if (nchw) im2col_nchw_f32<<<grid_full, 256>>>(col, (const float*)x, g.N, g.C, g.H, g.W, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
-            else im2col_nhwc_f32<<<grid_full, 256>>>(col, (const float*)x, g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
+            if (nchw) im2col_nchw_f32<<<grid, 256>>>(col, (const float*)x, g.N, g.C, g.H, g.W, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
+            else im2col_nhwc_f32<<<grid, 256>>>(col, (const float*)x, g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
         } else {
-            if (nchw) im2col_nchw_bf16<<<grid_full, 256>>>(col, (const float*)x, g.N, g.C, g.H, g.W, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
-            else im2col_nhwc_bf16<<<grid_full, 256>>>(col, (const T*)x, g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
+            if (nchw) im2col_nchw_bf16<<<grid, 256>>>(col, (const float*)x, g.N, g.C, g.H, g.W, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
+            else im2col_nhwc_bf16<<<grid, 256>>>(col, (const T*)x, g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.k, g.s, g.p, g.col_stride);
         }
-    } else {
-        const int grid = std::min(grid_full, 8 * g_sms);
-        const bool aligned = ((uintptr_t)x & 15) == 0 && ((uintptr_t)col & 15) == 0;
-        if (nchw) im2col_v3<T, float, V, true, false><<<grid, 256>>>(col, (const float*)x, g);
-        else if (g.C % V == 0 && aligned) im2col_v3<T, T, V, false, true><<<grid, 256>>>(col, (const T*)x, g);
-        else im2col_v3<T, T, V, false, false><<<grid, 256>>>(col, (const T*)x, g);
     }
     CK(cudaGetLastError());
 }

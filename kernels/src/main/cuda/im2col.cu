@@ -10,9 +10,19 @@
 // which stay in L2, so the k*k/s^2 re-reads of x do not reach DRAM; col is stored streaming (the GEMM reads it once,
 // later) to keep those input rows resident.
 //
+// What limits the kernel is locating a unit (unit -> row, ox, oy, n, tap, ky), not the bytes: with plain 32-bit
+// divisions the 16-byte path reached 39-62% of the H200's copy bandwidth at MambaOut's shapes, with multiply-shift
+// divisors (FastDiv) 52-83% (kernels/lab/im2col_lab.cu, v2 = the previous mainline, v3 = this one). Building the five
+// divisors costs more than a unit, so a thread builds them once and loops: Im2colKernels launches the 16-byte path on
+// a capped grid (8 blocks of 256 per SM, as measured). The V = 1 path (col_stride not a multiple of V, or a misaligned
+// col view: never the buffers the lowering allocates) keeps the plain divisions and, from Im2colKernels, a full grid
+// when the stride is the reason.
+//
 // Launch (Im2colKernels): block 256, 1-D grid-stride over the units, any grid is correct. The caller keeps
-// N*Ho*Wo*col_stride < 2^31 (unit indices are 32-bit: the divisions that locate a unit are the kernel's main cost).
+// N*Ho*Wo*col_stride < 2^31: unit indices are 32-bit, and every numerator a FastDiv sees (a unit index, a row,
+// row / Wo, a column or tap within a row) is then below 2^31, the bound of its exact range (fastdiv.cuh).
 #include "common.cuh"
+#include "fastdiv.cuh"
 #include "storage.cuh"
 
 struct Im2colGeom {
@@ -22,66 +32,80 @@ struct Im2colGeom {
 // Walks the (ky, kx, c) of consecutive columns without a division per element.
 struct TapCursor {
     int ky, kx, c;
-    __device__ __forceinline__ TapCursor(int e, int C, int k) {
-        const int tap = e / C;
-        c = e - tap * C;
-        ky = tap / k;
-        kx = tap - ky * k;
-    }
     __device__ __forceinline__ void next(int C, int k) {
         if (++c == C) { c = 0; if (++kx == k) { kx = 0; ++ky; } }
     }
 };
 
-// Generic gather of units of V columns; NCHW reads x[n, c, iy, ix] (f32 user input), NHWC x[n, iy, ix, c].
-template <typename T, typename TIn, int V, bool NCHW>
-__device__ __forceinline__ void im2col_gather(T* __restrict__ col, const TIn* __restrict__ x, const Im2colGeom g) {
-    const unsigned units_per_row = g.col_stride / V;
-    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * units_per_row;
+// 16-byte units: unit u is columns [j*V, j*V + V) of row u / upr. vec_load (NHWC, T in and out, C % V == 0, x
+// aligned; CAN_VEC says the instantiation allows it): the unit is V channels of one tap, copied as one 16-byte load
+// (bit-exact: no conversion). Otherwise each column is gathered and converted (NCHW f32 input, C % V != 0, f32 into
+// bf16); NCHW reads x[n, c, iy, ix], NHWC x[n, iy, ix, c]. vec_load is a per-launch flag tested per unit rather than
+// a loop per path: with two loops in one entry point nvcc took 46-56 registers at sm_90 (and spilled under the launch
+// bounds below), with one 32 and no spills.
+template <typename T, typename TIn, int V, bool NCHW, bool CAN_VEC>
+__device__ __forceinline__ void im2col_units(T* __restrict__ col, const TIn* __restrict__ x, const Im2colGeom g,
+                                             const bool vec_load) {
+    const unsigned upr = g.col_stride / V;
+    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * upr;
+    const FastDiv d_upr(upr), d_wo(g.Wo), d_ho(g.Ho), d_c(CAN_VEC && vec_load ? g.C / V : g.C), d_k(g.k);
     const int kkC = g.k * g.k * g.C;
     for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < total; u += gridDim.x * blockDim.x) {
-        const unsigned row = u / units_per_row;
-        const int e0 = (int)(u - row * units_per_row) * V;
-        const int ox = row % g.Wo, t = row / g.Wo, oy = t % g.Ho, n = t / g.Ho;
+        const unsigned row = d_upr.div(u);
+        const int j = (int)(u - row * upr);
+        const unsigned t = d_wo.div(row);
+        const int ox = (int)(row - t * g.Wo);
+        const unsigned n = d_ho.div(t);
+        const int oy = (int)(t - n * g.Ho);
         const int iy0 = oy * g.s - g.p, ix0 = ox * g.s - g.p;
-        alignas(16) T v[V];
-        TapCursor cur(min(e0, kkC), g.C, g.k);
+        if (CAN_VEC && vec_load) {
+            const int tap = (int)d_c.div(j), c = (j - tap * (g.C / V)) * V;
+            const int ky = (int)d_k.div(tap), kx = tap - ky * g.k;
+            const int iy = iy0 + ky, ix = ix0 + kx;
+            uint4 v = make_uint4(0, 0, 0, 0);
+            if (tap < g.k * g.k && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
+                v = *reinterpret_cast<const uint4*>(x + (((long long)n * g.H + iy) * g.W + ix) * g.C + c);
+            __stcs(reinterpret_cast<uint4*>(col + (long long)row * g.col_stride) + j, v);
+        } else {
+            const int e0 = j * V;
+            const int e = min(e0, kkC), tap = (int)d_c.div(e), ky = (int)d_k.div(tap);
+            TapCursor cur{ky, tap - ky * g.k, e - tap * g.C};
+            alignas(16) T v[V];
 #pragma unroll
-        for (int j = 0; j < V; j++) {
-            float val = 0.0f;
-            const int iy = iy0 + cur.ky, ix = ix0 + cur.kx;
-            if (e0 + j < kkC && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) {
-                const long long off = NCHW ? (((long long)n * g.C + cur.c) * g.H + iy) * g.W + ix
-                                           : (((long long)n * g.H + iy) * g.W + ix) * g.C + cur.c;
-                val = to_f32(x[off]);
+            for (int q = 0; q < V; q++) {
+                float val = 0.0f;
+                const int iy = iy0 + cur.ky, ix = ix0 + cur.kx;
+                if (e0 + q < kkC && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
+                    val = to_f32(x[NCHW ? (((long long)n * g.C + cur.c) * g.H + iy) * g.W + ix
+                                        : (((long long)n * g.H + iy) * g.W + ix) * g.C + cur.c]);
+                v[q] = from_f32<T>(val);
+                cur.next(g.C, g.k);
             }
-            v[j] = from_f32<T>(val);
-            cur.next(g.C, g.k);
+            __stcs(reinterpret_cast<uint4*>(col + (long long)row * g.col_stride + e0),
+                   *reinterpret_cast<const uint4*>(v));
         }
-        T* dst = col + (long long)row * g.col_stride + e0;
-        if constexpr (V * sizeof(T) == 16) __stcs(reinterpret_cast<uint4*>(dst), *reinterpret_cast<const uint4*>(v));
-        else __stcs(dst, v[0]);
     }
 }
 
-// NHWC with C % V == 0: a unit is V channels of one tap, copied as one 16-byte load (bit-exact: no conversion).
-template <typename T, int V>
-__device__ __forceinline__ void im2col_nhwc_vec(T* __restrict__ col, const T* __restrict__ x, const Im2colGeom g) {
-    const unsigned units_per_row = g.col_stride / V;
-    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * units_per_row;
-    const int cv = g.C / V, kk = g.k * g.k;
+// V = 1: one column per thread, scalar stores, plain divisions (the rare path: no divisor setup to amortise).
+template <typename T, typename TIn, bool NCHW>
+__device__ __forceinline__ void im2col_scalar(T* __restrict__ col, const TIn* __restrict__ x, const Im2colGeom g) {
+    const unsigned total = (unsigned)(g.N * g.Ho * g.Wo) * (unsigned)g.col_stride;
+    const int kkC = g.k * g.k * g.C;
     for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < total; u += gridDim.x * blockDim.x) {
-        const unsigned row = u / units_per_row;
-        const int j = (int)(u - row * units_per_row);
-        const int ox = row % g.Wo, t = row / g.Wo, oy = t % g.Ho, n = t / g.Ho;
-        const int tap = j / cv, c = (j - tap * cv) * V;
-        const int ky = tap / g.k, kx = tap - ky * g.k;
-        const int iy = oy * g.s - g.p + ky, ix = ox * g.s - g.p + kx;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (tap < kk && iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) {
-            v = *reinterpret_cast<const uint4*>(x + (((long long)n * g.H + iy) * g.W + ix) * g.C + c);
+        const unsigned row = u / g.col_stride;
+        const int e = (int)(u - row * g.col_stride);
+        float val = 0.0f;
+        if (e < kkC) {
+            const int ox = row % g.Wo, t = row / g.Wo, oy = t % g.Ho, n = t / g.Ho;
+            const int tap = e / g.C, c = e - tap * g.C, ky = tap / g.k, kx = tap - ky * g.k;
+            const int iy = oy * g.s - g.p + ky, ix = ox * g.s - g.p + kx;
+            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) {
+                val = to_f32(x[NCHW ? (((long long)n * g.C + c) * g.H + iy) * g.W + ix
+                                    : (((long long)n * g.H + iy) * g.W + ix) * g.C + c]);
+            }
         }
-        __stcs(reinterpret_cast<uint4*>(col + (long long)row * g.col_stride) + j, v);
+        __stcs(col + (long long)row * g.col_stride + e, from_f32<T>(val));
     }
 }
 
@@ -90,48 +114,58 @@ __device__ __forceinline__ bool im2col_vector_store(const T* col, const Im2colGe
     return g.col_stride % vec16_elems<T>() == 0 && aligned16(col);
 }
 
-template <typename T>
-__device__ __forceinline__ void im2col_nhwc(T* col, const T* x, const Im2colGeom g) {
+// NHWC of any input type TIn into T columns (TIn = T, or f32 into bf16: the gather converts).
+template <typename T, typename TIn>
+__device__ __forceinline__ void im2col_nhwc(T* col, const TIn* x, const Im2colGeom g) {
     constexpr int V = vec16_elems<T>();
-    if (im2col_vector_store(col, g)) {
-        if (g.C % V == 0 && aligned16(x)) im2col_nhwc_vec<T, V>(col, x, g);
-        else im2col_gather<T, T, V, false>(col, x, g);
-    } else {
-        im2col_gather<T, T, 1, false>(col, x, g);
-    }
+    constexpr bool same = sizeof(TIn) == sizeof(T);
+    if (im2col_vector_store(col, g)) im2col_units<T, TIn, V, false, same>(col, x, g, g.C % V == 0 && aligned16(x));
+    else im2col_scalar<T, TIn, false>(col, x, g);
 }
 
 template <typename T>
 __device__ __forceinline__ void im2col_nchw(T* col, const float* x, const Im2colGeom g) {
-    if (im2col_vector_store(col, g)) im2col_gather<T, float, vec16_elems<T>(), true>(col, x, g);
-    else im2col_gather<T, float, 1, true>(col, x, g);
+    if (im2col_vector_store(col, g)) im2col_units<T, float, vec16_elems<T>(), true, false>(col, x, g, false);
+    else im2col_scalar<T, float, true>(col, x, g);
 }
 
-extern "C" __global__ void im2col_nhwc_f32(float* col, const float* x, int N, int H, int W, int C, int Ho, int Wo,
-                                           int kernel_size, int stride, int padding, int col_stride) {
+// Im2colKernels launches the 16-byte path as 8 blocks of 256 per SM (the grid the lab measured): at sm_80 and sm_90
+// (2048 threads per SM) a bound of 8 resident blocks, i.e. <= 32 registers, keeps all of them running at once, so
+// none waits behind the others for a second round. sm_86/sm_89 hold 1536 threads: 6 blocks is the most that fits
+// (the 8-per-SM grid then takes 1.33 rounds there; not measured).
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 860 || __CUDA_ARCH__ == 870 || __CUDA_ARCH__ == 890)
+#define IM2COL_MIN_BLOCKS 6
+#else
+#define IM2COL_MIN_BLOCKS 8
+#endif
+
+extern "C" __global__ void __launch_bounds__(256, IM2COL_MIN_BLOCKS) im2col_nhwc_f32(
+        float* col, const float* x, int N, int H, int W, int C, int Ho, int Wo, int kernel_size, int stride,
+        int padding, int col_stride) {
     im2col_nhwc(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }
 
-extern "C" __global__ void im2col_nhwc_bf16(__nv_bfloat16* col, const __nv_bfloat16* x, int N, int H, int W, int C,
-                                            int Ho, int Wo, int kernel_size, int stride, int padding, int col_stride) {
+extern "C" __global__ void __launch_bounds__(256, IM2COL_MIN_BLOCKS) im2col_nhwc_bf16(
+        __nv_bfloat16* col, const __nv_bfloat16* x, int N, int H, int W, int C, int Ho, int Wo, int kernel_size,
+        int stride, int padding, int col_stride) {
     im2col_nhwc(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }
 
 // f32 NHWC in (a bf16 program's residual stream at a downsampling conv), bf16 columns out: the gather converts.
-extern "C" __global__ void im2col_nhwc_f32_bf16(__nv_bfloat16* col, const float* x, int N, int H, int W, int C,
-                                                int Ho, int Wo, int kernel_size, int stride, int padding,
-                                                int col_stride) {
-    const Im2colGeom g{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride};
-    if (im2col_vector_store(col, g)) im2col_gather<__nv_bfloat16, float, vec16_elems<__nv_bfloat16>(), false>(col, x, g);
-    else im2col_gather<__nv_bfloat16, float, 1, false>(col, x, g);
+extern "C" __global__ void __launch_bounds__(256, IM2COL_MIN_BLOCKS) im2col_nhwc_f32_bf16(
+        __nv_bfloat16* col, const float* x, int N, int H, int W, int C, int Ho, int Wo, int kernel_size, int stride,
+        int padding, int col_stride) {
+    im2col_nhwc(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }
 
-extern "C" __global__ void im2col_nchw_f32(float* col, const float* x, int N, int C, int H, int W, int Ho, int Wo,
-                                           int kernel_size, int stride, int padding, int col_stride) {
+extern "C" __global__ void __launch_bounds__(256, IM2COL_MIN_BLOCKS) im2col_nchw_f32(
+        float* col, const float* x, int N, int C, int H, int W, int Ho, int Wo, int kernel_size, int stride,
+        int padding, int col_stride) {
     im2col_nchw(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }
 
-extern "C" __global__ void im2col_nchw_bf16(__nv_bfloat16* col, const float* x, int N, int C, int H, int W, int Ho,
-                                            int Wo, int kernel_size, int stride, int padding, int col_stride) {
+extern "C" __global__ void __launch_bounds__(256, IM2COL_MIN_BLOCKS) im2col_nchw_bf16(
+        __nv_bfloat16* col, const float* x, int N, int C, int H, int W, int Ho, int Wo, int kernel_size, int stride,
+        int padding, int col_stride) {
     im2col_nchw(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }

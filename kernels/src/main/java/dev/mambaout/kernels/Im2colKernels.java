@@ -6,11 +6,19 @@ package dev.mambaout.kernels;
  */
 public final class Im2colKernels {
 
+    /** Threads per block: im2col.cu's __launch_bounds__ say 256 too (a larger block would not launch). */
     public static final int BLOCK = 256;
     /** Column strides are multiples of this: 16-byte rows for bf16 GEMM operands (and f32). */
     public static final int COL_ALIGN = 8;
     /** Grid cap: the kernels are grid-stride, and stride + index must stay below 2^32 (32-bit unsigned indices). */
     public static final int MAX_GRID = 1 << 20;
+    /**
+     * Blocks per SM of a vector-store launch. Those threads build five multiply-shift divisors before their first
+     * unit, which costs more than a unit, so the grid is capped and each thread loops: 8 x 256 threads per SM, the
+     * grid the H200 lab measured (kernels/lab/im2col_lab.cu v3), all resident at once under the kernels' launch bounds
+     * on sm_80/sm_90 (2048 threads per SM).
+     */
+    public static final int BLOCKS_PER_SM = 8;
 
     private Im2colKernels() {}
 
@@ -62,20 +70,25 @@ public final class Im2colKernels {
     }
 
     /**
-     * Threads of one launch: a thread writes 16 bytes of a row when the stride allows it (vector stores), else one
-     * element; the kernel re-checks the alignment, and being grid-stride it is correct with any grid.
+     * Threads of one launch on a device of {@code smCount} SMs: a thread writes 16 bytes of a row when the stride
+     * allows it (vector stores), on at most {@link #BLOCKS_PER_SM} blocks per SM, each thread looping over units;
+     * else one element, one thread per element up to {@link #MAX_GRID} blocks. The kernel re-checks the alignment,
+     * and being grid-stride it is correct with any grid.
      */
-    public static LaunchGeometry geometry(int rows, int colStride, int elementBytes) {
+    public static LaunchGeometry geometry(int rows, int colStride, int elementBytes, int smCount) {
         positive(rows, "rows");
         positive(colStride, "colStride");
+        positive(smCount, "smCount");
         long elements = (long) rows * colStride;
         if (elements > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("im2col of " + rows + " rows x " + colStride + " columns has " + elements
                     + " elements; the kernels index at most 2^31 - 1 (split the batch)");
         }
         int v = 16 / elementBytes;
-        long units = colStride % v == 0 ? elements / v : elements;
-        return LaunchGeometry.linear((int) Math.min(MAX_GRID, (units + BLOCK - 1) / BLOCK), BLOCK);
+        boolean vectorStores = colStride % v == 0;
+        long units = vectorStores ? elements / v : elements;
+        long cap = vectorStores ? Math.min(MAX_GRID, (long) BLOCKS_PER_SM * smCount) : MAX_GRID;
+        return LaunchGeometry.linear((int) Math.min(cap, (units + BLOCK - 1) / BLOCK), BLOCK);
     }
 
     private static void positive(int v, String what) {

@@ -31,12 +31,19 @@ class MiscKernelsGeometryTest {
 
     @Test
     void im2colThreadsWrite16BytesWhenTheStrideAllows() {
-        // stem conv1 bf16: 256*112*112 rows x 32 columns, 8 per thread.
-        assertEquals(LaunchGeometry.linear(256 * 112 * 112 * 32 / 8 / 256, 256), Im2colKernels.geometry(256 * 112 * 112, 32, 2));
-        assertEquals(LaunchGeometry.linear(1, 256), Im2colKernels.geometry(1, 32, 4));          // 8 float4
-        assertEquals(LaunchGeometry.linear(3, 256), Im2colKernels.geometry(19, 27, 2));         // scalar: 513 threads
-        assertEquals(Im2colKernels.MAX_GRID, Im2colKernels.geometry(1 << 20, 2000, 4).gridX());
-        assertThrows(IllegalArgumentException.class, () -> Im2colKernels.geometry(1 << 20, 4096, 2));
+        // stem conv1 bf16: 256*112*112 rows x 32 columns, 8 per thread: 12,544 blocks of units, capped at 8 per SM.
+        assertEquals(LaunchGeometry.linear(8 * 132, 256), Im2colKernels.geometry(256 * 112 * 112, 32, 2, 132));
+        assertEquals(LaunchGeometry.linear(8 * 16, 256), Im2colKernels.geometry(256 * 112 * 112, 32, 2, 16));
+        // down3 bf16: 12,544 x 1728 / 8 = 2.7M units, still over the cap; batch 2 (21,168 units) is under it.
+        assertEquals(LaunchGeometry.linear(8 * 132, 256), Im2colKernels.geometry(256 * 7 * 7, 1728, 2, 132));
+        assertEquals(LaunchGeometry.linear(83, 256), Im2colKernels.geometry(2 * 7 * 7, 1728, 2, 132));
+        assertEquals(LaunchGeometry.linear(1, 256), Im2colKernels.geometry(1, 32, 4, 132));      // 8 float4
+        // scalar stores: one thread per element, not capped per SM (513 threads; 2000-column f32 rows to MAX_GRID).
+        assertEquals(LaunchGeometry.linear(3, 256), Im2colKernels.geometry(19, 27, 2, 132));
+        assertEquals(Im2colKernels.MAX_GRID, Im2colKernels.geometry(1 << 20, 2002, 4, 132).gridX());
+        assertEquals(8 * 132, Im2colKernels.geometry(1 << 20, 2000, 4, 132).gridX());
+        assertThrows(IllegalArgumentException.class, () -> Im2colKernels.geometry(1 << 20, 4096, 2, 132));
+        assertThrows(IllegalArgumentException.class, () -> Im2colKernels.geometry(1, 32, 2, 0));
     }
 
     @Test

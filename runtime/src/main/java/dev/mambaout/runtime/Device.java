@@ -81,7 +81,7 @@ public final class Device implements AutoCloseable {
 
     /** The fatbin modules loaded into this context, loaded on first use and unloaded when the device closes. */
     public KernelModules modules() {
-        if (modules == null) modules = new KernelModules(driver);
+        if (modules == null) modules = new KernelModules(driver, info.smCount());
         return modules;
     }
 

@@ -17,10 +17,17 @@ import java.util.Map;
 public final class KernelModules implements AutoCloseable {
 
     private final CudaDriver driver;
+    private final int smCount;
     private final Map<String, Long> modules = new HashMap<>();
     private final Map<String, Long> functions = new HashMap<>();
 
-    KernelModules(CudaDriver driver) { this.driver = driver; }
+    KernelModules(CudaDriver driver, int smCount) {
+        this.driver = driver;
+        this.smCount = smCount;
+    }
+
+    /** SMs of the context's device, for families whose grid is sized per SM (im2col). */
+    public int smCount() { return smCount; }
 
     /** The CUfunction of a catalog kernel, loading its fatbin on first use. */
     public long function(KernelSpec spec) {

@@ -65,8 +65,8 @@ public final class Im2colLaunch {
         // Spec order: col, x, N, then the input's dims in memory order, Ho, Wo, k, s, p, col_stride.
         boolean nchw = spec == KernelCatalog.IM2COL_NCHW_F32 || spec == KernelCatalog.IM2COL_NCHW_BF16;
         int d1 = nchw ? c : h, d2 = nchw ? h : w, d3 = nchw ? w : c;
-        return m.prepare(spec, Im2colKernels.geometry((int) rows, colStride, col.dtype().bytes()), col.arg(), x.arg(),
-                i32(n), i32(d1), i32(d2), i32(d3), i32(ho), i32(wo), i32(kernelSize), i32(stride), i32(padding),
+        return m.prepare(spec, Im2colKernels.geometry((int) rows, colStride, col.dtype().bytes(), m.smCount()), col.arg(),
+                x.arg(), i32(n), i32(d1), i32(d2), i32(d3), i32(ho), i32(wo), i32(kernelSize), i32(stride), i32(padding),
                 i32(colStride));
     }
 }
