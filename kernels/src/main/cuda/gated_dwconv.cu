@@ -513,3 +513,355 @@ extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwco
     gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows,
                               chunk_warps);
 }
+
+// =====================================================================================================================
+// ================================================ BACKWARD ===========================================================
+// =====================================================================================================================
+// Gradients of the forward above, given dy [tokens, hidden] (x's storage type), all math in f32:
+//   dx [tokens, 2*hidden] = (dg | di | dc):  dg = dy * act'(g) * v  (v = i, or the conv output recomputed with its bias),
+//                                            di = dy * act(g)  (plain columns),
+//                                            dc[p, ch] = sum_tap w[tap, ch] * dconv[p - offset(tap), ch]  (the
+//                                            correlation with the flipped kernel), dconv = dy * act(g) on the conv
+//                                            channels;
+//   dweight [k*k, conv] f32 (tap-major, the forward's packed layout) = sum over images and pixels of dconv * c shifted;
+//   dbias [conv] f32 = sum of dconv.
+// Two launches, deterministic (no float atomics; every sum in an order fixed by the geometry alone):
+//   1. gated_dwconv_backward_{f32,bf16}: conv blocks, then pointwise blocks.
+//      - conv block (chunk of 32 conv channels, split s): grid-strides over work units (image, strip of rows, band of
+//        8 columns), units s, s + splits, ...; warp w = column x0 + w, lane = channel. Input rows stream through a
+//        ring of GDB_RING slots in shared memory (f32), each slot holding for one row: c over the band's columns with
+//        the k-1 halo, dconv = dy * act(g) over the same columns (zero outside the image), and dy * act'(g) over the
+//        band's own 8 columns. A row is loaded into registers one step ahead (the loads overlap this step's FMAs) and
+//        stored into its slot after them; one barrier per row. Each thread keeps its channel's k*k weights and two
+//        sets of k rolling accumulators (the forward conv v, and dc), as the forward's rolling column does; the row
+//        that closes (k - 1 rows behind the input) gives dg and dc, stored straight to dx. The weight gradient of that
+//        closed row: warp w < k accumulates tap row ky = w over the 8 columns (k accumulators per thread, reading
+//        the slots of rows o - k/2 + w), warp 7 the bias gradient. At the end each block writes its sums, all
+//        k*k + 1 rows of its 32 channels, to partial[s, k*k + 1, conv] (every entry written by exactly one block).
+//      - pointwise blocks (the plain columns): dg, di from g, i, dy, 1024 units per block (16-byte units when hidden,
+//        conv are multiples of 16 bytes and x, dy, dx are 16-byte aligned; one channel otherwise), grid-stride.
+//      k = 1, 3, 5, 7 only (compiled with k known; the launcher refuses others). No alignment needs on the conv side
+//      (scalar loads, a lane per channel: 32 consecutive channels per warp access).
+//   2. gated_dwconv_backward_reduce: dweight, dbias = the sum over s of partial[s], s in a fixed order (warp w sums
+//      s = w, w + 8, ..., then the 8 warp sums in order).
+// GatedDwConvKernels (backward*) mirrors the geometry: strips, splits, grid, workspace size.
+#include <type_traits>
+constexpr int GDB_BLOCK = 256;
+constexpr int GDB_BAND = GDB_BLOCK / WARP_SIZE;   // output columns per work unit: a warp each
+constexpr int GDB_CHUNK = WARP_SIZE;              // conv channels per conv block: a lane each
+constexpr int GDB_MAX_K = 7;                      // warps 0..k-1 take the tap rows of dweight, warp 7 dbias
+constexpr int GDB_RING = 8;                       // rows o - k/2 .. o + k/2 are read while row + 1 is stored: k + 1
+constexpr int GDB_PW_UNROLL = 4;
+constexpr int GDB_PW_UNITS = GDB_BLOCK * GDB_PW_UNROLL;
+static_assert(GDB_RING >= GDB_MAX_K + 1, "the ring holds the k rows read and the one being filled");
+static_assert(GDB_BAND > GDB_MAX_K - 1 + 1, "one warp beyond the tap rows takes the bias");
+
+__host__ __device__ constexpr int gdb_slot_floats(int k) {   // c row + dconv row (band + halo), dy*act'(g) own columns
+    return 2 * (GDB_BAND + k - 1) * GDB_CHUNK + GDB_BAND * GDB_CHUNK;
+}
+
+// act(v) and act'(v) together (one erf or exp).
+__device__ __forceinline__ void gdb_act2(float v, int act, float& a, float& da) {
+    if (act == 0) {
+        const float phi = 0.5f * (1.0f + erff(v * 0.70710678f));
+        a = v * phi;
+        da = phi + v * 0.39894228f * expf(-0.5f * v * v);
+    } else {
+        const float sg = 1.0f / (1.0f + expf(-v));
+        a = v * sg;
+        da = sg * (1.0f + v * (1.0f - sg));
+    }
+}
+
+struct GdbShape {
+    int N, H, W, hidden, conv, k, act, strip_rows, splits, strips, bands, chunks;
+
+    __device__ GdbShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_, int strip_rows_, int splits_)
+        : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), strip_rows(strip_rows_),
+          splits(splits_), strips(gd_ceil_div(H_, strip_rows_)), bands(gd_ceil_div(W_, GDB_BAND)),
+          chunks(gd_ceil_div(conv_, GDB_CHUNK)) {}
+
+    __device__ long long units() const { return (long long)N * strips * bands; }   // per chunk
+    __device__ long long conv_blocks() const { return (long long)chunks * splits; }
+};
+
+template <typename T, int K>
+__device__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
+                               const T* __restrict__ dy, const float* __restrict__ weight,
+                               const float* __restrict__ bias, const GdbShape& s, long long block, float* ring) {
+    constexpr int P = K / 2, PIX = GDB_BAND + K - 1, SLOT = gdb_slot_floats(K);
+    constexpr int C_OFS = 0, D_OFS = PIX * GDB_CHUNK, G_OFS = 2 * PIX * GDB_CHUNK;
+    constexpr int FILL = (PIX + GDB_BAND - 1) / GDB_BAND;   // halo pixels per warp and row
+    const int chunk = (int)(block % s.chunks), split = (int)(block / s.chunks);
+    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
+    const int c = chunk * GDB_CHUNK + lane;          // this lane's conv channel
+    const bool chan = c < s.conv;
+    const int plain = s.hidden - s.conv, xs = 2 * s.hidden;
+    const int gcol = plain + c;                      // g column of channel c (and, + hidden, its c column)
+
+    float w[K * K];
+    #pragma unroll
+    for (int tap = 0; tap < K * K; tap++) w[tap] = chan ? __ldg(weight + tap * s.conv + c) : 0.0f;
+    const float b = chan ? __ldg(bias + c) : 0.0f;
+    float dw[K];                                     // warp < K: dweight[warp * K + kx, c]
+    #pragma unroll
+    for (int kx = 0; kx < K; kx++) dw[kx] = 0.0f;
+    float db = 0.0f;                                 // warp 7: dbias[c]
+
+    const long long units = s.units();
+    for (long long unit = split; unit < units; unit += s.splits) {
+        const int band = (int)(unit % s.bands);
+        const long long rest = unit / s.bands;
+        const int strip = (int)(rest % s.strips);
+        const long long n = rest / s.strips;
+        const int x0 = band * GDB_BAND, y0 = strip * s.strip_rows, y1 = min(y0 + s.strip_rows, s.H);
+        const int xo = x0 + warp;
+        const bool computes = chan && xo < s.W;
+        // Offsets inside one image are 32-bit (the launcher checks H*W*2*hidden < 2^31).
+        const T* ximg = x + n * s.H * s.W * xs;
+        const T* dyimg = dy + n * s.H * s.W * s.hidden;
+        T* dximg = dx + n * s.H * s.W * xs;
+
+        // Row tt of the unit is input row y0 - P + tt; a warp loads halo pixels warp, warp + 8 of it.
+        float fc[FILL], fg[FILL], fd[FILL];
+        auto load_row = [&](int tt) {
+            const int iy = y0 - P + tt;
+            #pragma unroll
+            for (int f = 0; f < FILL; f++) {
+                const int px = warp + f * GDB_BAND, xx = x0 - P + px;
+                const bool ok = px < PIX && chan && iy >= 0 && iy < s.H && xx >= 0 && xx < s.W;
+                const int p = iy * s.W + xx;
+                fc[f] = ok ? gd_to_float(ximg[p * xs + s.hidden + gcol]) : 0.0f;
+                fg[f] = ok ? gd_to_float(ximg[p * xs + gcol]) : 0.0f;
+                fd[f] = ok ? gd_to_float(dyimg[p * s.hidden + gcol]) : 0.0f;
+            }
+        };
+        auto store_row = [&](int tt) {
+            float* slot = ring + (tt % GDB_RING) * SLOT;
+            #pragma unroll
+            for (int f = 0; f < FILL; f++) {
+                const int px = warp + f * GDB_BAND;
+                if (px < PIX) {
+                    float a, da;
+                    gdb_act2(fg[f], s.act, a, da);
+                    slot[C_OFS + px * GDB_CHUNK + lane] = fc[f];
+                    slot[D_OFS + px * GDB_CHUNK + lane] = fd[f] * a;
+                    if (px >= P && px < P + GDB_BAND) slot[G_OFS + (px - P) * GDB_CHUNK + lane] = fd[f] * da;
+                }
+            }
+        };
+
+        float acc[K], dacc[K];   // output row y0 + m collects in [m mod K]
+        #pragma unroll
+        for (int i = 0; i < K; i++) {
+            acc[i] = b;
+            dacc[i] = 0.0f;
+        }
+        const int rows = y1 - y0 + 2 * P;
+        load_row(0);
+        store_row(0);
+        __syncthreads();
+        // Unrolled by K so the accumulator windows move by renaming: input row tt (= u mod K) adds tap row ky of the
+        // forward conv to acc[(u - ky) mod K] and of the transposed conv to dacc[(u + 1 + ky) mod K]; both close
+        // [(u + 1) mod K], output row o = y0 + tt - 2P.
+        for (int step = 0; step < rows; step += K) {
+            #pragma unroll
+            for (int u = 0; u < K; u++) {
+                const int tt = step + u;
+                if (tt >= rows) break;
+                const bool next = tt + 1 < rows;
+                if (next) load_row(tt + 1);
+                const float* cur = ring + (tt % GDB_RING) * SLOT;
+                const int iy = y0 - P + tt;
+                if (iy >= 0 && iy < s.H) {   // rows outside the image are zeros: no FMAs
+                    float cv[K], dv[K];
+                    #pragma unroll
+                    for (int kx = 0; kx < K; kx++) {
+                        cv[kx] = cur[C_OFS + (warp + kx) * GDB_CHUNK + lane];
+                        dv[kx] = cur[D_OFS + (warp + K - 1 - kx) * GDB_CHUNK + lane];
+                    }
+                    #pragma unroll
+                    for (int ky = 0; ky < K; ky++) {
+                        #pragma unroll
+                        for (int kx = 0; kx < K; kx++) {
+                            acc[(u - ky + K) % K] = fmaf(w[ky * K + kx], cv[kx], acc[(u - ky + K) % K]);
+                            dacc[(u + 1 + ky) % K] = fmaf(w[ky * K + kx], dv[kx], dacc[(u + 1 + ky) % K]);
+                        }
+                    }
+                }
+                if (tt >= 2 * P) {
+                    const int o = y0 + tt - 2 * P;
+                    const float* own = ring + ((tt - P) % GDB_RING) * SLOT;   // row o
+                    if (computes) {
+                        const int off = (o * s.W + xo) * xs + gcol;
+                        dximg[off] = gd_from_float<T>(own[G_OFS + warp * GDB_CHUNK + lane] * acc[(u + 1) % K]);
+                        dximg[off + s.hidden] = gd_from_float<T>(dacc[(u + 1) % K]);
+                    }
+                    if (warp < K) {          // tap row ky = warp: c row o - P + warp against dconv row o
+                        const float* crow = ring + ((tt - 2 * P + warp) % GDB_RING) * SLOT + C_OFS;
+                        #pragma unroll
+                        for (int xb = 0; xb < GDB_BAND; xb++) {
+                            const float d = own[D_OFS + (xb + P) * GDB_CHUNK + lane];
+                            #pragma unroll
+                            for (int kx = 0; kx < K; kx++) dw[kx] = fmaf(d, crow[(xb + kx) * GDB_CHUNK + lane], dw[kx]);
+                        }
+                    } else if (warp == GDB_BAND - 1) {
+                        #pragma unroll
+                        for (int xb = 0; xb < GDB_BAND; xb++) db += own[D_OFS + (xb + P) * GDB_CHUNK + lane];
+                    }
+                }
+                acc[(u + 1) % K] = b;
+                dacc[(u + 1) % K] = 0.0f;
+                if (next) store_row(tt + 1);
+                __syncthreads();   // row tt + 1 visible; this row's reads done before its slot is refilled
+            }
+        }
+    }
+    if (chan) {
+        float* pb = partial + (long long)split * (K * K + 1) * s.conv;
+        if (warp < K) {
+            #pragma unroll
+            for (int kx = 0; kx < K; kx++) pb[(warp * K + kx) * s.conv + c] = dw[kx];
+        } else if (warp == GDB_BAND - 1) {
+            pb[K * K * s.conv + c] = db;
+        }
+    }
+}
+
+// The plain columns: dg = dy * act'(g) * i, di = dy * act(g). U channels per unit (16 bytes, or 1).
+template <typename T, int U>
+__device__ void gdb_pointwise(T* __restrict__ dx, const T* __restrict__ x, const T* __restrict__ dy,
+                              const GdbShape& s, long long item) {
+    using Vec = typename std::conditional<U == 1, T, uint4>::type;
+    const int per_token = (s.hidden - s.conv) / U;
+    const long long total = (long long)s.N * s.H * s.W * per_token;
+    long long e = item * GDB_PW_UNITS + threadIdx.x;
+    long long t = e / per_token;
+    int u = (int)(e - t * per_token);
+    const int q = GDB_BLOCK / per_token, r = GDB_BLOCK % per_token;
+    Vec g[GDB_PW_UNROLL], v[GDB_PW_UNROLL], d[GDB_PW_UNROLL];
+    long long tok[GDB_PW_UNROLL];
+    int unit[GDB_PW_UNROLL];
+    #pragma unroll
+    for (int j = 0; j < GDB_PW_UNROLL; j++) {
+        tok[j] = t;
+        unit[j] = u;
+        if (e + j * GDB_BLOCK < total) {
+            const T* row = x + t * 2 * s.hidden + u * U;
+            g[j] = __ldcs(reinterpret_cast<const Vec*>(row));
+            v[j] = __ldcs(reinterpret_cast<const Vec*>(row + s.hidden));
+            d[j] = __ldcs(reinterpret_cast<const Vec*>(dy + t * s.hidden + u * U));
+        }
+        t += q;
+        u += r;
+        if (u >= per_token) { u -= per_token; t++; }
+    }
+    #pragma unroll
+    for (int j = 0; j < GDB_PW_UNROLL; j++) {
+        if (e + j * GDB_BLOCK < total) {
+            const T* ge = reinterpret_cast<const T*>(&g[j]);
+            const T* ve = reinterpret_cast<const T*>(&v[j]);
+            const T* de = reinterpret_cast<const T*>(&d[j]);
+            Vec og, oi;
+            T* oge = reinterpret_cast<T*>(&og);
+            T* oie = reinterpret_cast<T*>(&oi);
+            #pragma unroll
+            for (int i = 0; i < U; i++) {
+                float a, da;
+                gdb_act2(gd_to_float(ge[i]), s.act, a, da);
+                const float dd = gd_to_float(de[i]);
+                oge[i] = gd_from_float<T>(dd * da * gd_to_float(ve[i]));
+                oie[i] = gd_from_float<T>(dd * a);
+            }
+            T* row = dx + tok[j] * 2 * s.hidden + unit[j] * U;
+            __stcs(reinterpret_cast<Vec*>(row), og);
+            __stcs(reinterpret_cast<Vec*>(row + s.hidden), oi);
+        }
+    }
+}
+
+template <typename T, int U>
+__device__ void gdb_pointwise_blocks(T* __restrict__ dx, const T* __restrict__ x, const T* __restrict__ dy,
+                                     const GdbShape& s, long long first) {
+    const long long units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
+    const long long items = (units + GDB_PW_UNITS - 1) / GDB_PW_UNITS;
+    // Grid-stride: the geometry counts items for 16-byte units; the scalar fallback needs more of them.
+    for (long long pi = first; pi < items; pi += gridDim.x - s.conv_blocks()) gdb_pointwise<T, U>(dx, x, dy, s, pi);
+}
+
+template <typename T>
+__device__ void gdb_backward(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
+                             const T* __restrict__ dy, const float* __restrict__ weight,
+                             const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
+                             int strip_rows, int splits) {
+    __shared__ __align__(16) float ring[GDB_RING * gdb_slot_floats(GDB_MAX_K)];
+    const GdbShape s(N, H, W, hidden, conv, k, act, strip_rows, splits);
+    const long long block = blockIdx.x;
+    if (block < s.conv_blocks()) {
+        switch (k) {
+            case 1: gdb_conv_block<T, 1>(dx, partial, x, dy, weight, bias, s, block, ring); break;
+            case 3: gdb_conv_block<T, 3>(dx, partial, x, dy, weight, bias, s, block, ring); break;
+            case 5: gdb_conv_block<T, 5>(dx, partial, x, dy, weight, bias, s, block, ring); break;
+            default: gdb_conv_block<T, 7>(dx, partial, x, dy, weight, bias, s, block, ring); break;
+        }
+        return;
+    }
+    constexpr int V = 16 / sizeof(T);
+    if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(dy) && aligned16(dx)) {
+        gdb_pointwise_blocks<T, V>(dx, x, dy, s, block - s.conv_blocks());
+    } else {
+        gdb_pointwise_blocks<T, 1>(dx, x, dy, s, block - s.conv_blocks());
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(GDB_BLOCK, 2) gated_dwconv_backward_f32(float* __restrict__ dx,
+        float* __restrict__ partial, const float* __restrict__ x, const float* __restrict__ dy,
+        const float* __restrict__ weight, const float* __restrict__ bias, int N, int H, int W, int hidden,
+        int conv_channels, int kernel_size, int act, int strip_rows, int splits) {
+    gdb_backward<float>(dx, partial, x, dy, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act,
+                        strip_rows, splits);
+}
+
+extern "C" __global__ void __launch_bounds__(GDB_BLOCK, 2) gated_dwconv_backward_bf16(__nv_bfloat16* __restrict__ dx,
+        float* __restrict__ partial, const __nv_bfloat16* __restrict__ x, const __nv_bfloat16* __restrict__ dy,
+        const float* __restrict__ weight, const float* __restrict__ bias, int N, int H, int W, int hidden,
+        int conv_channels, int kernel_size, int act, int strip_rows, int splits) {
+    gdb_backward<__nv_bfloat16>(dx, partial, x, dy, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act,
+                                strip_rows, splits);
+}
+
+// dweight [k*k, conv] and dbias [conv] from partial [num_partials, k*k + 1, conv]: a block per 32 consecutive outputs
+// (a lane each), warp w summing partials w, w + 8, ... (four accumulators, fixed order), then the 8 warp sums in order.
+constexpr int GDB_REDUCE_WARPS = GDB_BLOCK / WARP_SIZE;
+
+extern "C" __global__ void __launch_bounds__(GDB_BLOCK) gated_dwconv_backward_reduce(float* __restrict__ dweight,
+        float* __restrict__ dbias, const float* __restrict__ partial, int num_partials, int conv_channels,
+        int kernel_size) {
+    __shared__ float sums[GDB_REDUCE_WARPS][WARP_SIZE];
+    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE;
+    const int taps = kernel_size * kernel_size;
+    const long long width = (long long)(taps + 1) * conv_channels;
+    const long long o = (long long)blockIdx.x * WARP_SIZE + lane;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    if (o < width) {
+        const float* p = partial + o;
+        int b = warp;
+        constexpr int S = GDB_REDUCE_WARPS;
+        for (; b + 3 * S < num_partials; b += 4 * S) {
+            a0 += p[(long long)b * width];
+            a1 += p[(long long)(b + S) * width];
+            a2 += p[(long long)(b + 2 * S) * width];
+            a3 += p[(long long)(b + 3 * S) * width];
+        }
+        for (; b < num_partials; b += S) a0 += p[(long long)b * width];
+    }
+    sums[warp][lane] = (a0 + a1) + (a2 + a3);
+    __syncthreads();
+    if (warp == 0 && o < width) {
+        float t = 0.0f;
+        #pragma unroll
+        for (int i = 0; i < GDB_REDUCE_WARPS; i++) t += sums[i][lane];
+        if (o < (long long)taps * conv_channels) dweight[o] = t;
+        else dbias[o - (long long)taps * conv_channels] = t;
+    }
+}

@@ -141,6 +141,86 @@ public final class GatedDwConvKernels {
         return packed;
     }
 
+    // ---- backward (gated_dwconv_backward_{f32,bf16} + gated_dwconv_backward_reduce) --------------------------------
+
+    /** The largest (odd) kernel size the backward supports: k = 1, 3, 5, 7 (warps 0..k-1 own dweight's tap rows). */
+    public static final int BACKWARD_MAX_K = 7;
+    /**
+     * Conv blocks the backward aims for: 528 = 132 SMs x 2 resident blocks x 2 waves. Each conv block grid-strides
+     * over work units (image, strip, 8-column band) of its 32-channel chunk and writes one partial row set, so this
+     * also bounds the workspace; the pointwise blocks after them fill the tail.
+     */
+    public static final int BACKWARD_TARGET_CONV_BLOCKS = 528;
+    /** The fewest output rows of a backward strip (a strip re-reads k - 1 halo rows). */
+    public static final int BACKWARD_MIN_STRIP_ROWS = 8;
+
+    /**
+     * Output rows per strip of the backward: the whole height when (image, band, chunk) units alone reach
+     * {@link #BACKWARD_TARGET_CONV_BLOCKS}, else strips of at least {@link #BACKWARD_MIN_STRIP_ROWS} rows, enough of
+     * them to approach it.
+     */
+    public static int backwardStripRows(int n, int h, int w, int convChannels) {
+        long base = (long) n * ceilDiv(w, BAND) * ceilDiv(convChannels, CHUNK);
+        if (base >= BACKWARD_TARGET_CONV_BLOCKS) return h;
+        long strips = Math.max(1, Math.min((BACKWARD_TARGET_CONV_BLOCKS + base - 1) / base,
+                (long) h / BACKWARD_MIN_STRIP_ROWS));
+        return (int) ((h + strips - 1) / strips);
+    }
+
+    /** Work units of one 32-channel chunk: images x strips x 8-column bands. */
+    public static long backwardUnits(int n, int h, int w, int convChannels) {
+        return (long) n * ceilDiv(h, backwardStripRows(n, h, w, convChannels)) * ceilDiv(w, BAND);
+    }
+
+    /**
+     * Conv blocks per 32-channel chunk (the kernel's {@code splits}): block s of a chunk takes units s, s + splits,
+     * ...; also the number of partials the reduce sums.
+     */
+    public static int backwardSplits(int n, int h, int w, int convChannels) {
+        checkSizes(n, h, w, convChannels, convChannels);
+        long units = backwardUnits(n, h, w, convChannels);
+        long want = ceilDiv(BACKWARD_TARGET_CONV_BLOCKS, ceilDiv(convChannels, CHUNK));
+        return (int) Math.max(1, Math.min(units, want));
+    }
+
+    public static long backwardConvBlocks(int n, int h, int w, int convChannels) {
+        return (long) ceilDiv(convChannels, CHUNK) * backwardSplits(n, h, w, convChannels);
+    }
+
+    /** Grid of gated_dwconv_backward_{f32,bf16}: conv blocks, then pointwise items as the forward counts them. */
+    public static LaunchGeometry backwardGeometry(int n, int h, int w, int hidden, int convChannels, int kernelSize,
+                                                  int elementBytes) {
+        checkSizes(n, h, w, hidden, convChannels);
+        checkBackwardKernel(kernelSize);
+        long blocks = backwardConvBlocks(n, h, w, convChannels)
+                + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
+        if (blocks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("gated dwconv backward grid of " + blocks + " blocks is too large");
+        }
+        return LaunchGeometry.linear((int) blocks, BLOCK);
+    }
+
+    /** F32 elements of the backward's workspace: partial [splits, k*k + 1, conv] (dweight's taps, then dbias). */
+    public static long backwardWorkspaceFloats(int n, int h, int w, int convChannels, int kernelSize) {
+        checkBackwardKernel(kernelSize);
+        return (long) backwardSplits(n, h, w, convChannels) * (kernelSize * kernelSize + 1) * convChannels;
+    }
+
+    /** Grid of gated_dwconv_backward_reduce: a block per 32 of the (k*k + 1) * conv outputs. */
+    public static LaunchGeometry backwardReduceGeometry(int convChannels, int kernelSize) {
+        checkBackwardKernel(kernelSize);
+        if (convChannels < 1) throw new IllegalArgumentException("conv channels must be positive, was " + convChannels);
+        long outputs = (long) (kernelSize * kernelSize + 1) * convChannels;
+        return LaunchGeometry.linear((int) ((outputs + CHUNK - 1) / CHUNK), BLOCK);
+    }
+
+    private static void checkBackwardKernel(int kernelSize) {
+        if (kernelSize < 1 || kernelSize % 2 == 0 || kernelSize > BACKWARD_MAX_K) {
+            throw new IllegalArgumentException("the gated dwconv backward takes kernel size 1, 3, 5 or 7, was "
+                    + kernelSize);
+        }
+    }
+
     private static void checkSizes(int n, int h, int w, int hidden, int convChannels) {
         if (n <= 0 || h <= 0 || w <= 0) {
             throw new IllegalArgumentException("N, H, W must be positive, were " + n + ", " + h + ", " + w);

@@ -33,6 +33,15 @@ public final class KernelCatalog {
     public static final KernelSpec GATED_DWCONV_FORWARD_F32 = gatedDwConv("f32");
     public static final KernelSpec GATED_DWCONV_FORWARD_BF16 = gatedDwConv("bf16");
 
+    // Its backward (gated_dwconv.cu, the BACKWARD section): dy [tokens, hidden] -> dx [tokens, 2*hidden] = (dg | di |
+    // dc) in x's type and per-block sums partial [splits, k*k + 1, conv] f32; then the reduce sums them in a fixed
+    // order into dweight [k*k, conv] (tap-major) and dbias [conv], f32. k = 1, 3, 5, 7. Geometry: GatedDwConvKernels.
+    public static final KernelSpec GATED_DWCONV_BACKWARD_F32 = gatedDwConvBackward("f32");
+    public static final KernelSpec GATED_DWCONV_BACKWARD_BF16 = gatedDwConvBackward("bf16");
+    public static final KernelSpec GATED_DWCONV_BACKWARD_REDUCE = spec("gated_dwconv", "gated_dwconv_backward_reduce",
+            "dweight", PTR, "dbias", PTR, "partial", PTR, "num_partials", I32, "conv_channels", I32,
+            "kernel_size", I32);
+
     // LayerNorm with bf16 activations (f32 weight, bias, statistics and math).
     public static final KernelSpec LAYERNORM_FORWARD_BF16 = spec("layernorm", "layernorm_forward_bf16",
             "out", PTR, "mean", PTR, "rstd", PTR, "inp", PTR, "weight", PTR, "bias", PTR, "N", I32, "C", I32,
@@ -70,7 +79,8 @@ public final class KernelCatalog {
                 LAYERNORM_BACKWARD_REDUCE, GATED_DWCONV_FORWARD_F32, GATED_DWCONV_FORWARD_BF16, LAYERNORM_FORWARD_BF16,
                 IM2COL_NHWC_F32, IM2COL_NHWC_BF16, IM2COL_NCHW_F32, IM2COL_NCHW_BF16, ACT_FORWARD_F32, ACT_FORWARD_BF16,
                 MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16, LAYERNORM_FORWARD_F32_BF16, IM2COL_NHWC_F32_BF16,
-                MEAN_HW_LAYERNORM_F32_BF16)) {
+                MEAN_HW_LAYERNORM_F32_BF16,
+                GATED_DWCONV_BACKWARD_F32, GATED_DWCONV_BACKWARD_BF16, GATED_DWCONV_BACKWARD_REDUCE)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -91,6 +101,12 @@ public final class KernelCatalog {
         return spec("gated_dwconv", "gated_dwconv_forward_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
                 "N", I32, "H", I32, "W", I32, "hidden", I32, "conv_channels", I32, "kernel_size", I32, "act", I32,
                 "strip_rows", I32, "chunk_warps", I32);
+    }
+
+    private static KernelSpec gatedDwConvBackward(String type) {
+        return spec("gated_dwconv", "gated_dwconv_backward_" + type, "dx", PTR, "partial", PTR, "x", PTR, "dy", PTR,
+                "weight", PTR, "bias", PTR, "N", I32, "H", I32, "W", I32, "hidden", I32, "conv_channels", I32,
+                "kernel_size", I32, "act", I32, "strip_rows", I32, "splits", I32);
     }
 
     // The input's three dimensions are named in its memory order (NHWC: H, W, C; NCHW: C, H, W).

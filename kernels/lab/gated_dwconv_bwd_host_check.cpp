@@ -1,0 +1,202 @@
+// Host-side check of gated_dwconv.cu's BACKWARD section without a GPU: the section (from its banner to the end of the
+// file) is compiled as plain C++ under a small CUDA shim (a block = 256 std::threads, __syncthreads = a barrier,
+// __shared__ = one static array, blocks run one after another) and compared with a double reference written from the
+// definition. It checks indexing, the ring's schedule and the barrier placement, not GPU timing or memory ordering.
+//   sed -n '/=== BACKWARD ===/,$p' kernels/src/main/cuda/gated_dwconv.cu > /tmp/gdb_section.inc
+//   g++ -std=c++20 -O2 -pthread -I /usr/local/cuda/include -o /tmp/gdb_check kernels/lab/gated_dwconv_bwd_host_check.cpp \
+//       -DSECTION='"/tmp/gdb_section.inc"' && /tmp/gdb_check
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__
+#define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
+#define __shared__ static
+#define WARP_SIZE 32
+struct Dim { unsigned x = 0, y = 0, z = 0; };
+thread_local Dim threadIdx, blockIdx;
+Dim gridDim;
+static std::barrier<>* g_bar;
+inline void __syncthreads() { g_bar->arrive_and_wait(); }
+struct uint4 { uint32_t x, y, z, w; };
+struct __nv_bfloat16 { uint16_t v; };
+inline float __bfloat162float(__nv_bfloat16 b) { uint32_t u = (uint32_t)b.v << 16; float f; memcpy(&f, &u, 4); return f; }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return {(uint16_t)((u >> 16) | 0x40)};
+    u += 0x7fffu + ((u >> 16) & 1);
+    return {(uint16_t)(u >> 16)};
+}
+template <class T> inline T __ldg(const T* p) { return *p; }
+template <class T> inline T __ldcs(const T* p) { return *p; }
+template <class T> inline void __stcs(T* p, T v) { *p = v; }
+inline bool aligned16(const void* p) { return (reinterpret_cast<size_t>(p) & 15) == 0; }
+constexpr int gd_ceil_div(int a, int b) { return (a + b - 1) / b; }
+inline float gd_to_float(float v) { return v; }
+inline float gd_to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> inline T gd_from_float(float v);
+template <> inline float gd_from_float<float>(float v) { return v; }
+template <> inline __nv_bfloat16 gd_from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+using std::min;
+
+#include SECTION
+
+template <class F>
+static void launch(int grid, F kernel) {
+    gridDim.x = grid;
+    for (int b = 0; b < grid; b++) {
+        std::barrier<> bar(256);
+        g_bar = &bar;
+        std::vector<std::thread> ts;
+        for (int t = 0; t < 256; t++) ts.emplace_back([&, t, b] { threadIdx.x = t; blockIdx.x = b; kernel(); });
+        for (auto& t : ts) t.join();
+    }
+}
+
+// Geometry as GatedDwConvKernels.backward* computes it.
+static int strip_rows(int n, int h, int w, int conv) {
+    long base = (long)n * gd_ceil_div(w, 8) * gd_ceil_div(conv, 32);
+    if (base >= 528) return h;
+    long strips = std::max(1L, std::min((528 + base - 1) / base, (long)h / 8));
+    return (int)((h + strips - 1) / strips);
+}
+
+static double act_d(double v, int a) { return a == 0 ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))) : v / (1 + std::exp(-v)); }
+static double actg_d(double v, int a) {
+    if (a == 0) return 0.5 * (1 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI);
+    double s = 1 / (1 + std::exp(-v));
+    return s * (1 + v * (1 - s));
+}
+
+static double rel(const std::vector<float>& got, const std::vector<double>& ref) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < ref.size(); i++) {
+        if (std::isnan(got[i])) return INFINITY;
+        num += (got[i] - ref[i]) * (got[i] - ref[i]);
+        den += ref[i] * ref[i];
+    }
+    return std::sqrt(num) / std::max(std::sqrt(den), 1e-300);
+}
+
+template <typename T> static T to_t(float v);
+template <> float to_t<float>(float v) { return v; }
+template <> __nv_bfloat16 to_t<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+template <typename Ty>
+static bool run_case(int hidden, int conv, int k, int N, int H, int W, int act, int off) {
+    constexpr bool BF = std::is_same<Ty, __nv_bfloat16>::value;
+    const int P = k / 2, taps = k * k, plain = hidden - conv;
+    const long T = (long)N * H * W;
+    std::mt19937 rng(hidden * 131 + conv * 7 + k + N * 1000 + H * 17 + W);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> xb(T * 2 * hidden + off), dyb(T * hidden + off), dxb(T * 2 * hidden + off, NAN);
+    float* x = xb.data() + off; float* dy = dyb.data() + off; float* dx = dxb.data() + off;
+    for (long i = 0; i < T * 2 * hidden; i++) x[i] = gd_to_float(to_t<Ty>(nd(rng)));   // stored values
+    for (long i = 0; i < T * hidden; i++) dy[i] = gd_to_float(to_t<Ty>(nd(rng)));
+    std::vector<float> wt(taps * conv), bs(conv);   // tap-major
+    for (auto& v : wt) v = nd(rng) / k;
+    for (auto& v : bs) v = nd(rng) * 0.5f;
+    // reference
+    std::vector<double> rdx(T * 2 * hidden), rdw(taps * conv, 0), rdb(conv, 0), dconv(T * conv);
+    auto X = [&](long p, int ch) { return (double)x[p * 2 * hidden + ch]; };
+    for (int n = 0; n < N; n++) for (int y = 0; y < H; y++) for (int xx = 0; xx < W; xx++) {
+        long p = ((long)n * H + y) * W + xx;
+        for (int j = 0; j < hidden; j++) {
+            double g = X(p, j), d = dy[p * hidden + j], v;
+            if (j < plain) v = X(p, hidden + j);
+            else {
+                int c = j - plain; v = bs[c];
+                for (int ky = 0; ky < k; ky++) for (int kx = 0; kx < k; kx++) {
+                    int sy = y - P + ky, sx = xx - P + kx;
+                    if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
+                    v += wt[(ky * k + kx) * conv + c] * X(((long)n * H + sy) * W + sx, hidden + j);
+                }
+            }
+            rdx[p * 2 * hidden + j] = d * actg_d(g, act) * v;
+            double du = d * act_d(g, act);
+            if (j < plain) rdx[p * 2 * hidden + hidden + j] = du; else dconv[p * conv + j - plain] = du;
+        }
+    }
+    for (int n = 0; n < N; n++) for (int y = 0; y < H; y++) for (int xx = 0; xx < W; xx++) {
+        long p = ((long)n * H + y) * W + xx;
+        for (int c = 0; c < conv; c++) {
+            double s = 0;
+            rdb[c] += dconv[p * conv + c];
+            for (int ky = 0; ky < k; ky++) for (int kx = 0; kx < k; kx++) {
+                int sy = y + P - ky, sx = xx + P - kx;
+                if (sy >= 0 && sy < H && sx >= 0 && sx < W) s += wt[(ky * k + kx) * conv + c] * dconv[(((long)n * H + sy) * W + sx) * conv + c];
+                int ty = y - P + ky, tx = xx - P + kx;
+                if (ty >= 0 && ty < H && tx >= 0 && tx < W) rdw[(ky * k + kx) * conv + c] += dconv[p * conv + c] * X(((long)n * H + ty) * W + tx, hidden + plain + c);
+            }
+            rdx[p * 2 * hidden + hidden + plain + c] = s;
+        }
+    }
+    // "GPU"
+    const int sr = strip_rows(N, H, W, conv), chunks = gd_ceil_div(conv, 32);
+    const long units = (long)N * gd_ceil_div(H, sr) * gd_ceil_div(W, 8);
+    const int splits = (int)std::max(1L, std::min(units, (long)gd_ceil_div(528, chunks)));
+    const int V = BF ? 8 : 4;
+    const long pw_units = T * (plain / ((hidden % V == 0 && conv % V == 0) ? V : 1));
+    std::vector<Ty> xs(xb.size()), dys(dyb.size()), dxs(dxb.size(), to_t<Ty>(NAN));
+    for (size_t i = 0; i < xb.size(); i++) xs[i] = to_t<Ty>(xb[i]);
+    for (size_t i = 0; i < dyb.size(); i++) dys[i] = to_t<Ty>(dyb[i]);
+    const int grid = chunks * splits + (int)((pw_units + 1023) / 1024);
+    std::vector<float> partial((size_t)splits * (taps + 1) * conv, NAN), dw(taps * conv, NAN), db(conv, NAN);
+    launch(grid, [&] {
+        if constexpr (BF) gated_dwconv_backward_bf16(dxs.data() + off, partial.data(), xs.data() + off, dys.data() + off,
+                                                     wt.data(), bs.data(), N, H, W, hidden, conv, k, act, sr, splits);
+        else gated_dwconv_backward_f32(dxs.data() + off, partial.data(), xs.data() + off, dys.data() + off, wt.data(),
+                                       bs.data(), N, H, W, hidden, conv, k, act, sr, splits);
+    });
+    launch(gd_ceil_div((taps + 1) * conv, 32), [&] {
+        gated_dwconv_backward_reduce(dw.data(), db.data(), partial.data(), splits, conv, k);
+    });
+    std::vector<float> gdx(T * 2 * hidden);
+    for (long i = 0; i < T * 2 * hidden; i++) gdx[i] = gd_to_float(dxs[off + i]);
+    (void)dx;
+    const double tol = BF ? 1e-2 : 1e-5;
+    double e1 = rel(gdx, rdx), e2 = rel(dw, rdw), e3 = rel(db, rdb);
+    bool ok = e1 < tol && e2 < tol && e3 < tol;
+    printf("%s %s hidden=%d conv=%d k=%d N,H,W=%d,%d,%d act=%d off=%d strip=%d splits=%d: dx %.2e dW %.2e db %.2e\n",
+           ok ? "ok  " : "FAIL", BF ? "bf16" : "f32 ", hidden, conv, k, N, H, W, act, off, sr, splits, e1, e2, e3);
+    return ok;
+}
+
+int main() {
+    int fails = 0;
+    fails += !run_case<float>(42, 16, 7, 1, 3, 5, 0, 0);
+    fails += !run_case<__nv_bfloat16>(42, 16, 7, 1, 3, 5, 0, 0);
+    fails += !run_case<float>(33, 7, 5, 2, 6, 5, 0, 0);
+    fails += !run_case<__nv_bfloat16>(33, 7, 5, 2, 6, 5, 0, 0);
+    fails += !run_case<float>(37, 37, 3, 3, 5, 9, 1, 0);
+    fails += !run_case<__nv_bfloat16>(37, 37, 3, 3, 5, 9, 1, 0);
+    fails += !run_case<float>(96, 40, 1, 3, 5, 4, 1, 0);
+    fails += !run_case<__nv_bfloat16>(96, 40, 1, 3, 5, 4, 1, 0);
+    fails += !run_case<float>(40, 20, 7, 3, 1, 1, 0, 0);
+    fails += !run_case<__nv_bfloat16>(40, 20, 7, 3, 1, 1, 0, 0);
+    fails += !run_case<float>(65, 36, 5, 2, 13, 17, 1, 0);
+    fails += !run_case<__nv_bfloat16>(65, 36, 5, 2, 13, 17, 1, 0);
+    fails += !run_case<float>(24, 8, 7, 1, 41, 9, 1, 0);
+    fails += !run_case<__nv_bfloat16>(24, 8, 7, 1, 41, 9, 1, 0);
+    fails += !run_case<float>(51, 19, 3, 4, 20, 3, 0, 0);
+    fails += !run_case<__nv_bfloat16>(51, 19, 3, 4, 20, 3, 0, 0);
+    fails += !run_case<float>(128, 48, 7, 1, 9, 9, 0, 1);
+    fails += !run_case<__nv_bfloat16>(128, 48, 7, 1, 9, 9, 0, 1);
+    fails += !run_case<float>(40, 32, 5, 600, 2, 2, 1, 0);
+    fails += !run_case<__nv_bfloat16>(40, 32, 5, 600, 2, 2, 1, 0);
+    fails += !run_case<float>(3, 1, 3, 1, 2, 3, 1, 0);
+    fails += !run_case<__nv_bfloat16>(3, 1, 3, 1, 2, 3, 1, 0);
+    printf("%d failures\n", fails);
+    return fails != 0;
+}
