@@ -152,6 +152,10 @@ public final class GatedDwConvKernels {
      */
     public static final int BACKWARD_TARGET_CONV_BLOCKS = 528;
     /** The fewest output rows of a backward strip (a strip re-reads k - 1 halo rows). */
+    /** Columns of one backward conv work unit: a warp each. */
+    public static final int BACKWARD_BAND = 8;
+    /** Conv channels of one backward conv block: a lane each. */
+    public static final int BACKWARD_CHUNK = 32;
     public static final int BACKWARD_MIN_STRIP_ROWS = 8;
 
     /**
@@ -160,7 +164,7 @@ public final class GatedDwConvKernels {
      * them to approach it.
      */
     public static int backwardStripRows(int n, int h, int w, int convChannels) {
-        long base = (long) n * ceilDiv(w, BAND) * ceilDiv(convChannels, CHUNK);
+        long base = (long) n * ceilDiv(w, BACKWARD_BAND) * ceilDiv(convChannels, BACKWARD_CHUNK);
         if (base >= BACKWARD_TARGET_CONV_BLOCKS) return h;
         long strips = Math.max(1, Math.min((BACKWARD_TARGET_CONV_BLOCKS + base - 1) / base,
                 (long) h / BACKWARD_MIN_STRIP_ROWS));
@@ -169,7 +173,7 @@ public final class GatedDwConvKernels {
 
     /** Work units of one 32-channel chunk: images x strips x 8-column bands. */
     public static long backwardUnits(int n, int h, int w, int convChannels) {
-        return (long) n * ceilDiv(h, backwardStripRows(n, h, w, convChannels)) * ceilDiv(w, BAND);
+        return (long) n * ceilDiv(h, backwardStripRows(n, h, w, convChannels)) * ceilDiv(w, BACKWARD_BAND);
     }
 
     /**
@@ -179,12 +183,12 @@ public final class GatedDwConvKernels {
     public static int backwardSplits(int n, int h, int w, int convChannels) {
         checkSizes(n, h, w, convChannels, convChannels);
         long units = backwardUnits(n, h, w, convChannels);
-        long want = ceilDiv(BACKWARD_TARGET_CONV_BLOCKS, ceilDiv(convChannels, CHUNK));
+        long want = ceilDiv(BACKWARD_TARGET_CONV_BLOCKS, ceilDiv(convChannels, BACKWARD_CHUNK));
         return (int) Math.max(1, Math.min(units, want));
     }
 
     public static long backwardConvBlocks(int n, int h, int w, int convChannels) {
-        return (long) ceilDiv(convChannels, CHUNK) * backwardSplits(n, h, w, convChannels);
+        return (long) ceilDiv(convChannels, BACKWARD_CHUNK) * backwardSplits(n, h, w, convChannels);
     }
 
     /** Grid of gated_dwconv_backward_{f32,bf16}: conv blocks, then pointwise items as the forward counts them. */
@@ -211,7 +215,7 @@ public final class GatedDwConvKernels {
         checkBackwardKernel(kernelSize);
         if (convChannels < 1) throw new IllegalArgumentException("conv channels must be positive, was " + convChannels);
         long outputs = (long) (kernelSize * kernelSize + 1) * convChannels;
-        return LaunchGeometry.linear((int) ((outputs + CHUNK - 1) / CHUNK), BLOCK);
+        return LaunchGeometry.linear((int) ((outputs + BACKWARD_CHUNK - 1) / BACKWARD_CHUNK), BLOCK);
     }
 
     private static void checkBackwardKernel(int kernelSize) {
