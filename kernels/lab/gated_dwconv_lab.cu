@@ -8,7 +8,8 @@
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/gated_dwconv_lab kernels/lab/gated_dwconv_lab.cu
 //   /tmp/gated_dwconv_lab            # validate, then time
 //   /tmp/gated_dwconv_lab --check    # validate only (e.g. under compute-sanitizer)
-//   /tmp/gated_dwconv_lab --time-v4  # time v3 and the mainline only; -DGD_PREFETCH, -DGD_MIN_BLOCKS
+//   /tmp/gated_dwconv_lab --time-v4  # time v3 and the mainline only; -DGD_PREFETCH, -DGD_MIN_BLOCKS, -DGD_COLS
+//   /tmp/gated_dwconv_lab --time-v4-silu  # the same with SiLU: the cost of GELU's erf
 #include "../src/main/cuda/gated_dwconv.cu"
 #include "gated_dwconv_v3.cuh"
 
@@ -289,7 +290,11 @@ static float time_ms(F body, void* flush, size_t flush_bytes, int reps) {
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
-    const bool time_only = argc > 1 && !strcmp(argv[1], "--time-v4");   // skip validation and v1, v2
+    // --time-v4: skip validation and v1, v2; --time-v4-silu: the same with SiLU instead of GELU (erf), to see what
+    // the erf of every output costs
+    const bool silu = argc > 1 && !strcmp(argv[1], "--time-v4-silu");
+    const bool time_only = argc > 1 && (!strcmp(argv[1], "--time-v4") || silu);
+    const int act = silu ? 1 : 0;
     const int failed = time_only ? 0 : validate();
     if (argc > 1 && !strcmp(argv[1], "--check")) return failed ? 1 : 0;
     printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d/%d (f32/bf16), GD_COLS %d, GD_PREFETCH %d (v4 = the mainline as built)\n",
@@ -346,8 +351,8 @@ int main(int argc, char** argv) {
             float ms[5] = {0, 0, 0, 0, 0};
             for (int v = time_only ? 3 : 1; v <= 4; v++) {
                 ms[v] = time_ms([&] {
-                    if (bf) launch<__nv_bfloat16>(v, (__nv_bfloat16*)dout, (const __nv_bfloat16*)dx, dw, db, N, H, W, hidden, conv, k, 0);
-                    else launch<float>(v, (float*)dout, (const float*)dx, dw, db, N, H, W, hidden, conv, k, 0);
+                    if (bf) launch<__nv_bfloat16>(v, (__nv_bfloat16*)dout, (const __nv_bfloat16*)dx, dw, db, N, H, W, hidden, conv, k, act);
+                    else launch<float>(v, (float*)dout, (const float*)dx, dw, db, N, H, W, hidden, conv, k, act);
                 }, flush, flush_bytes, 20);
             }
             const double floor_us = bytes / copy_gbs / 1e3;
