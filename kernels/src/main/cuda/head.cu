@@ -91,3 +91,70 @@ extern "C" __global__ void mean_hw_layernorm_f32_bf16(__nv_bfloat16* out, const 
                                                       const float* bias, int N, int HW, int C, float eps) {
     if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
 }
+
+// ================================================================================================================
+// Backward of the head's mean over H*W (training): dx[n, hw, c] = dy[n, c] / HW, graph's MeanHWBackward. dy is the
+// LayerNorm backward's f32 dinp (or bf16); dx f32 or bf16, the last stage's gradient. Pure store traffic: dy is N*C,
+// dx HW times that.
+//
+// A unit is 16 bytes of a dx row (V = 4 f32 / 8 bf16) when C % V == 0 and dx is 16-byte aligned (then every row
+// is), else one element. The threads of image n (blockIdx.y) are numbered i in [0, T); when T >= the units of a row,
+// thread i owns unit i % units of rows i / units, + T / units, ... (its dy values divided once, then one 16-byte
+// store per row; consecutive threads store consecutive units); with fewer threads than units each loops over units
+// and rows. dy is read with scalar loads (N*C, from L2).
+//
+// Launch (HeadBackwardKernels): grid (gx, N), block 256; any gx >= 1 and any multiple of 32 threads is correct.
+// ================================================================================================================
+
+template <typename TO, typename TI, int V>
+__device__ __forceinline__ void mean_hw_backward_unit(TO* __restrict__ dxn, const TI* __restrict__ dyn, int HW, int C,
+                                                      int u, int r0, int step, float hw) {
+    alignas(16) TO v[V];
+#pragma unroll
+    for (int j = 0; j < V; j++) v[j] = from_f32<TO>(to_f32(dyn[u * V + j]) / hw);
+    for (int r = r0; r < HW; r += step) {
+        TO* p = dxn + (long long)r * C + u * V;
+        if constexpr (V * sizeof(TO) == 16) *reinterpret_cast<uint4*>(p) = *reinterpret_cast<const uint4*>(v);
+        else *p = v[0];
+    }
+}
+
+template <typename TO, typename TI, int V>
+__device__ __forceinline__ void mean_hw_backward_rows(TO* dxn, const TI* dyn, int HW, int C) {
+    const int units = C / V;
+    const int i = blockIdx.x * blockDim.x + threadIdx.x, T = gridDim.x * blockDim.x;
+    const float hw = (float)HW;
+    if (T >= units) {
+        const int step = T / units, r0 = i / units;
+        if (r0 < step) mean_hw_backward_unit<TO, TI, V>(dxn, dyn, HW, C, i % units, r0, step, hw);
+    } else {
+        for (int u = i; u < units; u += T) mean_hw_backward_unit<TO, TI, V>(dxn, dyn, HW, C, u, 0, 1, hw);
+    }
+}
+
+template <typename TO, typename TI>
+__device__ __forceinline__ void mean_hw_backward(TO* __restrict__ dx, const TI* __restrict__ dy, int N, int HW, int C) {
+    constexpr int V = vec16_elems<TO>();
+    const int n = blockIdx.y;
+    if (n >= N) return;
+    TO* dxn = dx + (long long)n * HW * C;
+    const TI* dyn = dy + (long long)n * C;
+    if (C % V == 0 && aligned16(dx)) mean_hw_backward_rows<TO, TI, V>(dxn, dyn, HW, C);
+    else mean_hw_backward_rows<TO, TI, 1>(dxn, dyn, HW, C);
+}
+
+extern "C" __global__ void mean_hw_backward_f32(float* __restrict__ dx, const float* __restrict__ dy, int N, int HW,
+                                                int C) {
+    mean_hw_backward(dx, dy, N, HW, C);
+}
+
+extern "C" __global__ void mean_hw_backward_bf16(__nv_bfloat16* __restrict__ dx, const __nv_bfloat16* __restrict__ dy,
+                                                 int N, int HW, int C) {
+    mean_hw_backward(dx, dy, N, HW, C);
+}
+
+// f32 dy (the LayerNorm backward's dinp) into a bf16 program's bf16 dx.
+extern "C" __global__ void mean_hw_backward_f32_bf16(__nv_bfloat16* __restrict__ dx, const float* __restrict__ dy,
+                                                     int N, int HW, int C) {
+    mean_hw_backward(dx, dy, N, HW, C);
+}

@@ -71,6 +71,19 @@ public final class KernelCatalog {
     public static final KernelSpec MEAN_HW_LAYERNORM_BF16 = meanHwLayerNorm("bf16");
     public static final KernelSpec MEAN_HW_LAYERNORM_F32_BF16 = meanHwLayerNorm("f32_bf16");
 
+    // Softmax cross-entropy (cross_entropy.cu), training: logits [N, classes] f32/bf16, labels I32 [N] ->
+    // loss_rows f32 [N] and dlogits [N, classes] in the logits' dtype (= grad_scale * (softmax - q)); then the mean
+    // loss and the count of labels outside [0, classes) in one f32 / one int, deterministically (no atomics).
+    public static final KernelSpec CROSS_ENTROPY_F32 = crossEntropy("f32");
+    public static final KernelSpec CROSS_ENTROPY_BF16 = crossEntropy("bf16");
+    public static final KernelSpec CROSS_ENTROPY_MEAN = spec("cross_entropy", "cross_entropy_mean",
+            "loss_mean", PTR, "bad_labels", PTR, "loss_rows", PTR, "labels", PTR, "N", I32, "classes", I32);
+
+    // Backward of the head's mean over H*W (head.cu): dx [N, HW, C] = dy [N, C] / HW; f32, bf16, f32 dy -> bf16 dx.
+    public static final KernelSpec MEAN_HW_BACKWARD_F32 = meanHwBackward("f32");
+    public static final KernelSpec MEAN_HW_BACKWARD_BF16 = meanHwBackward("bf16");
+    public static final KernelSpec MEAN_HW_BACKWARD_F32_BF16 = meanHwBackward("f32_bf16");
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -80,7 +93,9 @@ public final class KernelCatalog {
                 IM2COL_NHWC_F32, IM2COL_NHWC_BF16, IM2COL_NCHW_F32, IM2COL_NCHW_BF16, ACT_FORWARD_F32, ACT_FORWARD_BF16,
                 MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16, LAYERNORM_FORWARD_F32_BF16, IM2COL_NHWC_F32_BF16,
                 MEAN_HW_LAYERNORM_F32_BF16,
-                GATED_DWCONV_BACKWARD_F32, GATED_DWCONV_BACKWARD_BF16, GATED_DWCONV_BACKWARD_REDUCE)) {
+                GATED_DWCONV_BACKWARD_F32, GATED_DWCONV_BACKWARD_BF16, GATED_DWCONV_BACKWARD_REDUCE,
+                CROSS_ENTROPY_F32, CROSS_ENTROPY_BF16, CROSS_ENTROPY_MEAN,
+                MEAN_HW_BACKWARD_F32, MEAN_HW_BACKWARD_BF16, MEAN_HW_BACKWARD_F32_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -118,6 +133,15 @@ public final class KernelCatalog {
     private static KernelSpec meanHwLayerNorm(String type) {
         return spec("head", "mean_hw_layernorm_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
                 "N", I32, "HW", I32, "C", I32, "eps", F32);
+    }
+
+    private static KernelSpec crossEntropy(String type) {
+        return spec("cross_entropy", "cross_entropy_" + type, "loss_rows", PTR, "dlogits", PTR, "logits", PTR,
+                "labels", PTR, "N", I32, "classes", I32, "smoothing", F32, "grad_scale", F32, "row_warps", I32);
+    }
+
+    private static KernelSpec meanHwBackward(String type) {
+        return spec("head", "mean_hw_backward_" + type, "dx", PTR, "dy", PTR, "N", I32, "HW", I32, "C", I32);
     }
 
     private static KernelSpec spec(String module, String name, Object... nameKindPairs) {

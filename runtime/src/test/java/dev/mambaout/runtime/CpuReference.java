@@ -1,9 +1,11 @@
 package dev.mambaout.runtime;
 
+import dev.mambaout.graph.Autodiff;
 import dev.mambaout.graph.DType;
 import dev.mambaout.graph.Graph;
 import dev.mambaout.graph.GraphBuilder;
 import dev.mambaout.graph.Tensor;
+import dev.mambaout.graph.TrainingGraph;
 import dev.mambaout.graph.cpu.Bindings;
 import dev.mambaout.graph.cpu.CpuExecutor;
 import dev.mambaout.graph.cpu.Precision;
@@ -67,6 +69,46 @@ final class CpuReference {
         Tensor tw = g.parameter("w", c), tb = g.parameter("b", c);
         Tensor out = g.output(g.layerNorm(g.meanHW(tx), tw, tb, eps));
         return run(g.build(), out, new Bindings().put(tx, x).put(tw, weight).put(tb, bias));
+    }
+
+    /** Graph's CrossEntropy (mean over the batch) and its gradient, and each row's loss alone. */
+    record CrossEntropyRef(double mean, double[] rowLoss, double[] dLogits) {}
+
+    /**
+     * CrossEntropy of logits [n,k] against labels with label smoothing s on the float64 CpuExecutor: the mean and
+     * dLogits (Autodiff's CrossEntropyBackward with dLoss = 1) from one graph of the batch, each row's loss from a
+     * one-row graph (the op itself only gives the mean).
+     */
+    static CrossEntropyRef crossEntropy(float[] logits, int[] labels, int n, int k, double s) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("logits", n, k);
+        Tensor ty = g.labels("labels", n);
+        Tensor loss = g.output(g.crossEntropy(tx, ty, s));
+        TrainingGraph tg = Autodiff.training(g.build(), loss);
+        var r = new CpuExecutor(Precision.F64).run(tg.graph(), new Bindings().put(tx, logits).putLabels(ty, labels));
+        double mean = r.doubles(tg.loss())[0];
+        double[] d = r.doubles(tg.gradient(tx));
+        double[] rows = new double[n];
+        for (int b = 0; b < n; b++) {
+            GraphBuilder g1 = new GraphBuilder(DType.F64);
+            Tensor x1 = g1.input("logits", 1, k);
+            Tensor y1 = g1.labels("labels", 1);
+            Tensor l1 = g1.output(g1.crossEntropy(x1, y1, s));
+            float[] row = java.util.Arrays.copyOfRange(logits, b * k, (b + 1) * k);
+            rows[b] = run(g1.build(), l1, new Bindings().put(x1, row).putLabels(y1, new int[] {labels[b]}))[0];
+        }
+        return new CrossEntropyRef(mean, rows, d);
+    }
+
+    /**
+     * MeanHWBackward as its op states it (graph's CpuKernels.meanHWBackward, which the builder only emits from
+     * Autodiff): dx[n, hw, c] = dy[n, c] / hw, in float64.
+     */
+    static double[] meanHwBackward(float[] dy, int n, int hw, int c) {
+        double[] dx = new double[n * hw * c];
+        for (int r = 0; r < n * hw; r++)
+            for (int j = 0; j < c; j++) dx[r * c + j] = (double) dy[r / hw * c + j] / hw;
+        return dx;
     }
 
     private static double[] run(Graph graph, Tensor out, Bindings b) {
