@@ -62,6 +62,14 @@ public final class KernelCatalog {
     public static final KernelSpec MEAN_HW_LAYERNORM_BF16 = meanHwLayerNorm("bf16");
     public static final KernelSpec MEAN_HW_LAYERNORM_F32_BF16 = meanHwLayerNorm("f32_bf16");
 
+    // Optimizer (adamw.cu): flat f32 p, g, m, v (AdamWKernels has the layouts); launched in this order every step.
+    public static final KernelSpec ADAMW_SUMSQ_PARTIAL = spec("adamw", "adamw_sumsq_partial",
+            "workspace", PTR, "g", PTR, "n", I32);
+    public static final KernelSpec ADAMW_FINALIZE = spec("adamw", "adamw_finalize",
+            "workspace", PTR, "norm", PTR, "hyper", PTR, "num_partials", I32);
+    public static final KernelSpec ADAMW_STEP = spec("adamw", "adamw_step",
+            "p", PTR, "m", PTR, "v", PTR, "p_bf16", PTR, "g", PTR, "workspace", PTR, "n", I32, "decay_count", I32);
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -70,7 +78,7 @@ public final class KernelCatalog {
                 LAYERNORM_BACKWARD_REDUCE, GATED_DWCONV_FORWARD_F32, GATED_DWCONV_FORWARD_BF16, LAYERNORM_FORWARD_BF16,
                 IM2COL_NHWC_F32, IM2COL_NHWC_BF16, IM2COL_NCHW_F32, IM2COL_NCHW_BF16, ACT_FORWARD_F32, ACT_FORWARD_BF16,
                 MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16, LAYERNORM_FORWARD_F32_BF16, IM2COL_NHWC_F32_BF16,
-                MEAN_HW_LAYERNORM_F32_BF16)) {
+                MEAN_HW_LAYERNORM_F32_BF16, ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
