@@ -83,6 +83,13 @@ public final class KernelCatalog {
     public static final KernelSpec MEAN_HW_BACKWARD_F32 = meanHwBackward("f32");
     public static final KernelSpec MEAN_HW_BACKWARD_BF16 = meanHwBackward("bf16");
     public static final KernelSpec MEAN_HW_BACKWARD_F32_BF16 = meanHwBackward("f32_bf16");
+    // Optimizer (adamw.cu): flat f32 p, g, m, v (AdamWKernels has the layouts); launched in this order every step.
+    public static final KernelSpec ADAMW_SUMSQ_PARTIAL = spec("adamw", "adamw_sumsq_partial",
+            "workspace", PTR, "g", PTR, "n", I32);
+    public static final KernelSpec ADAMW_FINALIZE = spec("adamw", "adamw_finalize",
+            "workspace", PTR, "norm", PTR, "hyper", PTR, "num_partials", I32);
+    public static final KernelSpec ADAMW_STEP = spec("adamw", "adamw_step",
+            "p", PTR, "m", PTR, "v", PTR, "p_bf16", PTR, "g", PTR, "workspace", PTR, "n", I32, "decay_count", I32);
 
     private static final Map<String, KernelSpec> BY_NAME;
 
@@ -95,7 +102,8 @@ public final class KernelCatalog {
                 MEAN_HW_LAYERNORM_F32_BF16,
                 GATED_DWCONV_BACKWARD_F32, GATED_DWCONV_BACKWARD_BF16, GATED_DWCONV_BACKWARD_REDUCE,
                 CROSS_ENTROPY_F32, CROSS_ENTROPY_BF16, CROSS_ENTROPY_MEAN,
-                MEAN_HW_BACKWARD_F32, MEAN_HW_BACKWARD_BF16, MEAN_HW_BACKWARD_F32_BF16)) {
+                MEAN_HW_BACKWARD_F32, MEAN_HW_BACKWARD_BF16, MEAN_HW_BACKWARD_F32_BF16,
+                ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
