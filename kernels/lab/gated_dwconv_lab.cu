@@ -97,26 +97,29 @@ static int strip_rows(int N, int H, int W, int conv) {
     return (int)((H + strips - 1) / strips);
 }
 
-// GatedDwConvKernels.chunkWarps: the staged layout (1 or 2 warps across the channels) with the fewest blocks.
-static int chunk_warps(int W, int conv) {
-    int best = 1;
-    long long fewest = -1;
-    for (int cw = 1; cw <= 2; cw *= 2) {
-        const long long blocks = (long long)gd_ceil_div(W, gd_band_cols(cw)) * gd_ceil_div(conv, gd_chunk(cw));
-        if (fewest < 0 || blocks < fewest) { fewest = blocks; best = cw; }
-    }
-    return best;
+// GatedDwConvKernels.stagedLayout / chunkWarps: GD_COLS columns per lane when the wide layout fills a wave of 2
+// blocks per SM, else 1; then the warps across the channels (1 or 2) with the fewest blocks.
+static int g_sms = 132;
+static long long per_strip(int W, int conv, int cw, int cols) {
+    return (long long)gd_ceil_div(W, gd_band_cols(cw, cols)) * gd_ceil_div(conv, gd_chunk(cw));
+}
+static int chunk_warps(int W, int conv, int cols) { return per_strip(W, conv, 2, cols) < per_strip(W, conv, 1, cols) ? 2 : 1; }
+static void staged_layout(int N, int H, int W, int conv, int rows, int& cw, int& cols) {
+    const long long strips = (long long)N * gd_ceil_div(H, rows);
+    cols = GD_COLS;
+    cw = chunk_warps(W, conv, cols);
+    if (strips * per_strip(W, conv, cw, cols) < 2LL * g_sms) { cols = 1; cw = chunk_warps(W, conv, 1); }
 }
 
 static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int rows, int k) {
     const int u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
     const long long strips = gd_ceil_div(H, rows);
     const bool staged = GD_STAGED && u > 1 && (k == 1 || k == 3 || k == 5 || k == 7);
-    const int cw = chunk_warps(W, conv);
+    int cw, cols;
+    staged_layout(N, H, W, conv, rows, cw, cols);
     // a misaligned x or out takes the column path whatever the sizes: the grid covers the larger count
     const long long column_blocks = (N * strips * W * conv + GD_BLOCK - 1) / GD_BLOCK;
-    const long long conv_blocks = std::max(column_blocks, staged ? N * strips * gd_ceil_div(W, gd_band_cols(cw)) *
-                                                                   gd_ceil_div(conv, gd_chunk(cw)) : 0LL);
+    const long long conv_blocks = std::max(column_blocks, staged ? N * strips * per_strip(W, conv, cw, cols) : 0LL);
     const long long pw = (long long)N * H * W * ((hidden - conv) / u);
     return conv_blocks + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
 }
@@ -135,12 +138,14 @@ static void launch(int v, T* out, const T* x, const float* w, const float* b, in
     } else {   // 4: the mainline
         const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
         const long long grid = v4_grid(N, H, W, hidden, conv, sizeof(T), rows, k);
+        int cw, cols;
+        staged_layout(N, H, W, conv, rows, cw, cols);
         if constexpr (sizeof(T) == 4) {
             gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows,
-                                                                    chunk_warps(W, conv));
+                                                                    cw, cols);
         } else {
             gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows,
-                                                                     chunk_warps(W, conv));
+                                                                     cw, cols);
         }
     }
     CK(cudaGetLastError());
@@ -289,6 +294,7 @@ static float time_ms(F body, void* flush, size_t flush_bytes, int reps) {
 
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
+    g_sms = p.multiProcessorCount;
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
     // --time-v4: skip validation and v1, v2; --time-v4-silu: the same with SiLU instead of GELU (erf), to see what
     // the erf of every output costs

@@ -7,10 +7,10 @@
 // One launch does two kinds of work (kernels/lab/NOTES.md, "gated_dwconv", has the measurements and the variants
 // this one beat):
 //   - conv blocks ("staged", the 16-byte path with k <= 7): a block per (image, strip of strip_rows output rows,
-//     band of 8 columns, chunk of 32 conv channels); a thread per (column, channel) holds its channel's k*k
-//     weights and k accumulators in registers and walks down its column: each input row brings k values (columns
-//     x-k/2..x+k/2) that feed the k output rows still open; the row that closes is gated and stored, and its
-//     accumulator reopens for the row k below. The band's input and g rows stream through a ring in shared memory
+//     band of columns, chunk of conv channels), its warps laid out by the launcher (chunk_warps, columns); a thread
+//     per (1 or 2 columns, channel) holds its channel's k*k weights and k accumulators per column in registers and
+//     walks down its columns: each input row brings the values that feed the k output rows still open; the row that
+//     closes is gated and stored, and its accumulator reopens for the row k below. The band's input and g rows stream through a ring in shared memory
 //     (cp.async, many rows ahead). Other shapes (odd channel counts, misaligned pointers) take the same rolling
 //     column with its loads straight from global memory, a thread per (image, strip, column, channel).
 //   - pointwise blocks: the i columns, act(g) * i, 1024 16-byte units per block, all loads issued before the first
@@ -21,9 +21,9 @@
 // k known; any other odd k takes a direct path (each output's k*k taps read from global memory).
 // Vector units for the pointwise part (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the
 // unit and x, out are 16-byte aligned; one channel per unit otherwise.
-// Where it stands (H200, lab round 5): 37-50% of copy bandwidth in f32 and 16-31% in bf16 at the batch-256 shapes,
-// 1.1-1.6x the previous shared-tile kernel; instruction-bound (ncu: ~0.7 issued per scheduler cycle at 25%
-// occupancy, DRAM at 25%), see NOTES.md for what would lift it.
+// Where it stands (H200, lab round 6): 37-54% of copy bandwidth in f32 and 18-37% in bf16 at the batch-256 shapes;
+// issue-bound with 25% occupancy (round 5's ncu), and halving the instructions per output (2 columns per lane) gained
+// only 15-27%: see NOTES.md for the suspects (the per-row barrier, erf) and what would lift it.
 #include "common.cuh"
 #include <cuda_bf16.h>
 #include <cstdint>
@@ -98,15 +98,15 @@ __device__ __forceinline__ void gd_store(T* p, const float (&v)[U]) {
 }
 
 struct GdShape {
-    int N, H, W, hidden, conv, k, act, strip_rows, strips, chunk_warps;
+    int N, H, W, hidden, conv, k, act, strip_rows, strips, chunk_warps, cols;
 
     __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_, int strip_rows_,
-                       int chunk_warps_)
+                       int chunk_warps_, int cols_)
         : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), strip_rows(strip_rows_),
-          strips(gd_ceil_div(H_, strip_rows_)), chunk_warps(chunk_warps_) {}
+          strips(gd_ceil_div(H_, strip_rows_)), chunk_warps(chunk_warps_), cols(cols_) {}
 
     __device__ long long conv_threads() const { return (long long)N * strips * W * conv; }
-    // Bands x channel chunks per (image, strip), for the staged layout of chunk_warps (gd_band_cols, gd_chunk below):
+    // Bands x channel chunks per (image, strip), for the staged layout (chunk_warps, cols) (gd_band_cols, gd_chunk below):
     // GatedDwConvKernels.convBlocks mirrors it.
     __device__ long long staged_blocks() const;
 };
@@ -246,10 +246,11 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
 // channels); its 8 warps are laid out WX = 8 / CW along the band and CW along the channels (CW = chunk_warps, chosen
 // by the launcher per shape so that fewer lanes idle on narrow images or odd channel counts: 1 or 2; 4 would win
 // only below 5 columns, not worth its code in every fatbin). Lane l of
-// warp (wx, wc) is channel c0 + 32 wc + l and owns GD_COLS adjacent output columns x0 + wx GD_COLS + j, with its
-// channel's k*k weights and GD_COLS x k accumulators in registers. Each input row then costs GD_COLS + k - 1 shared
-// loads for GD_COLS x k*k FMAs, and one weight set serves GD_COLS columns: the kernel is instruction-bound (lab
-// round 5), so more columns per thread cut the instructions per output (round 6).
+// warp (wx, wc) is channel c0 + 32 wc + l and owns C adjacent output columns x0 + wx C + j, with its channel's k*k
+// weights and C x k accumulators in registers. Each input row then costs C + k - 1 shared loads for C x k*k FMAs, and
+// one weight set serves C columns: fewer instructions per output (lab round 6: 1.15-1.27x at batch 256 in bf16 for
+// C = GD_COLS = 2). Small batches take C = 1 (the launcher's choice, `cols`): twice the blocks, each half as long,
+// where the wide layout would leave SMs idle (round 6: batch 1 was 1.3-1.8x slower at C = 2).
 // The band's input rows (band + k - 1 pixels x chunk channels) and g rows stream through a ring of GD_STAGES rows
 // in shared memory, filled by 16-byte cp.async with zero fill for the padding, up to GD_STAGES - 1 rows ahead of the
 // arithmetic.
@@ -266,11 +267,11 @@ constexpr int GD_SMEM_K = 7;
 #define GD_STAGES_N 6
 #endif
 
-__host__ __device__ constexpr int gd_band_cols(int cw) { return GD_WARPS / cw * GD_COLS; }
+__host__ __device__ constexpr int gd_band_cols(int cw, int cols) { return GD_WARPS / cw * cols; }
 __host__ __device__ constexpr int gd_chunk(int cw) { return WARP_SIZE * cw; }
 // One ring slot, in elements of T: the input row then the g row, for the widest layout.
 __host__ __device__ constexpr int gd_slot_elems(int cw) {
-    return (gd_band_cols(cw) + GD_SMEM_K - 1) * gd_chunk(cw) + gd_band_cols(cw) * gd_chunk(cw);
+    return (gd_band_cols(cw, GD_COLS) + GD_SMEM_K - 1) * gd_chunk(cw) + gd_band_cols(cw, GD_COLS) * gd_chunk(cw);
 }
 __host__ __device__ constexpr int gd_max(int a, int b) { return a > b ? a : b; }
 constexpr int GD_SLOT = gd_max(gd_slot_elems(1), gd_slot_elems(2));
@@ -282,7 +283,7 @@ __host__ __device__ constexpr int gd_stages() {
 }
 
 __device__ long long GdShape::staged_blocks() const {
-    return (long long)N * strips * gd_ceil_div(W, gd_band_cols(chunk_warps)) * gd_ceil_div(conv, gd_chunk(chunk_warps));
+    return (long long)N * strips * gd_ceil_div(W, gd_band_cols(chunk_warps, cols)) * gd_ceil_div(conv, gd_chunk(chunk_warps));
 }
 
 struct GdBand {
@@ -291,10 +292,10 @@ struct GdBand {
 
     __device__ GdBand(const GdShape& s, long long item) {
         const int chunks = gd_ceil_div(s.conv, gd_chunk(s.chunk_warps));
-        const int bands = gd_ceil_div(s.W, gd_band_cols(s.chunk_warps));
+        const int bands = gd_ceil_div(s.W, gd_band_cols(s.chunk_warps, s.cols));
         c0 = (int)(item % chunks) * gd_chunk(s.chunk_warps);
         long long rest = item / chunks;
-        x0 = (int)(rest % bands) * gd_band_cols(s.chunk_warps);
+        x0 = (int)(rest % bands) * gd_band_cols(s.chunk_warps, s.cols);
         rest /= bands;
         const int strip = (int)(rest % s.strips);
         n = rest / s.strips;
@@ -312,11 +313,11 @@ __device__ __forceinline__ void gd_cp_async_commit() { asm volatile("cp.async.co
 template <int N>
 __device__ __forceinline__ void gd_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
-template <typename T, int K, int CW>
+template <typename T, int K, int CW, int C>
 __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                                const float* __restrict__ bias, const GdShape& s, long long item, T* ring) {
-    constexpr int P = K / 2, V = 16 / sizeof(T), C = GD_COLS, WX = GD_WARPS / CW;
-    constexpr int BX = gd_band_cols(CW), CH = gd_chunk(CW), PIX = BX + K - 1;
+    constexpr int P = K / 2, V = 16 / sizeof(T), WX = GD_WARPS / CW;
+    constexpr int BX = gd_band_cols(CW, C), CH = gd_chunk(CW), PIX = BX + K - 1;
     constexpr int GD_STAGES = gd_stages<T>();
     constexpr int UNITS_PER_PIXEL = CH / V, IN_UNITS = PIX * UNITS_PER_PIXEL, G_UNITS = BX * UNITS_PER_PIXEL;
     const GdBand band(s, item);
@@ -447,9 +448,12 @@ template <typename T, int K>
 __device__ __forceinline__ void gd_conv_staged_cw(T* __restrict__ out, const T* __restrict__ x,
                                                   const float* __restrict__ weight, const float* __restrict__ bias,
                                                   const GdShape& s, long long item, T* ring) {
-    switch (s.chunk_warps) {
-        case 1: gd_conv_staged<T, K, 1>(out, x, weight, bias, s, item, ring); break;
-        default: gd_conv_staged<T, K, 2>(out, x, weight, bias, s, item, ring); break;
+    if (s.cols == 1) {
+        if (s.chunk_warps == 1) gd_conv_staged<T, K, 1, 1>(out, x, weight, bias, s, item, ring);
+        else gd_conv_staged<T, K, 2, 1>(out, x, weight, bias, s, item, ring);
+    } else {
+        if (s.chunk_warps == 1) gd_conv_staged<T, K, 1, GD_COLS>(out, x, weight, bias, s, item, ring);
+        else gd_conv_staged<T, K, 2, GD_COLS>(out, x, weight, bias, s, item, ring);
     }
 }
 
@@ -490,9 +494,9 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
 template <typename T>
 __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                            const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
-                           int strip_rows, int chunk_warps) {
+                           int strip_rows, int chunk_warps, int cols) {
     __shared__ __align__(16) T ring[gd_stages<T>() * GD_SLOT];
-    const GdShape s(N, H, W, hidden, conv, k, act, strip_rows, chunk_warps);
+    const GdShape s(N, H, W, hidden, conv, k, act, strip_rows, chunk_warps, cols);
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
         gd_forward_units<T, V>(out, x, weight, bias, s, ring);
@@ -503,15 +507,17 @@ __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const f
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_f32(float* __restrict__ out,
         const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
-        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps) {
-    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows, chunk_warps);
+        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps, int columns) {
+    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows, chunk_warps,
+                      columns);
 }
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
         const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N,
-        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps) {
+        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps,
+        int columns) {
     gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows,
-                              chunk_warps);
+                              chunk_warps, columns);
 }
 
 // =====================================================================================================================

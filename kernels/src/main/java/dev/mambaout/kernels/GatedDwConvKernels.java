@@ -4,8 +4,8 @@ package dev.mambaout.kernels;
  * Launch geometry of gated_dwconv_forward_{f32,bf16}, mirroring the work of gated_dwconv.cu: conv blocks, then
  * pointwise blocks (1024 units of the i columns, a unit being 16 bytes of channels on the vector path, one channel
  * otherwise). On the vector path with k <= 7 a conv block is a band of columns x a chunk of conv channels of one
- * image strip ("staged"): its 8 warps lie 8 / cw along the band and cw = {@link #chunkWarps} along the channels,
- * each lane owning {@link #COLUMNS} columns of one channel, so a band is 8 / cw x COLUMNS columns and a chunk 32 x cw
+ * image strip ("staged"): its 8 warps lie 8 / cw along the band and cw along the channels, each lane owning 1 or
+ * {@link #COLUMNS} columns of one channel ({@link #stagedLayout}), so a band is 8 / cw x columns and a chunk 32 x cw
  * channels; otherwise a block is 256 consecutive (image, strip, column, channel) threads. The grid must
  * cover every conv block (the kernel is not grid-stride there: its k = 7 path needs all 128 registers); pointwise
  * blocks are grid-stride. Also the strip height and the tap-major repacking of PyTorch's depthwise weight.
@@ -16,8 +16,35 @@ public final class GatedDwConvKernels {
     public static final int BLOCK = 256;
     /** Warps of a block. */
     public static final int WARPS = BLOCK / 32;
-    /** Output columns one lane of a staged conv block computes (gated_dwconv.cu's GD_COLS). */
+    /** Output columns one lane of a staged conv block computes in the wide layout (gated_dwconv.cu's GD_COLS). */
     public static final int COLUMNS = 2;
+    /** Resident staged blocks per SM (128 registers x 256 threads): the wide layout must fill this many per SM. */
+    public static final int BLOCKS_PER_SM = 2;
+
+    /**
+     * How a staged block lays out its 8 warps: {@code chunkWarps} (1 or 2) across the channels, the rest along the
+     * band; each lane computing {@code columns} (1 or {@link #COLUMNS}) output columns of one channel.
+     */
+    public record StagedLayout(int chunkWarps, int columns) {
+        public StagedLayout {
+            if (chunkWarps != 1 && chunkWarps != 2) {
+                throw new IllegalArgumentException("chunkWarps must be 1 or 2, was " + chunkWarps);
+            }
+            if (columns != 1 && columns != COLUMNS) {
+                throw new IllegalArgumentException("columns must be 1 or " + COLUMNS + ", was " + columns);
+            }
+        }
+
+        /** Output columns of one block's band. */
+        public int bandColumns() { return WARPS / chunkWarps * columns; }
+
+        /** Conv channels of one block's chunk. */
+        public int chunkChannels() { return 32 * chunkWarps; }
+
+        long blocksPerStrip(int w, int convChannels) {
+            return (long) ceilDiv(w, bandColumns()) * ceilDiv(convChannels, chunkChannels());
+        }
+    }
     /** The largest kernel size of the staged path. */
     public static final int STAGED_MAX_K = 7;
     /** Units of the i columns one pointwise item handles: 256 threads x 4. */
@@ -36,13 +63,14 @@ public final class GatedDwConvKernels {
      * takes from the spare blocks.
      */
     public static LaunchGeometry geometry(int n, int h, int w, int hidden, int convChannels, int kernelSize,
-                                          int elementBytes) {
+                                          int elementBytes, int smCount) {
         checkSizes(n, h, w, hidden, convChannels);
         int rows = stripRows(n, h, w, convChannels);
+        StagedLayout layout = stagedLayout(n, h, w, convChannels, rows, smCount);
         // The conv part must be covered for the path the kernel takes, which with a misaligned x or out is the
         // column path even where the sizes allow the staged one: hence the larger of the two counts (spare blocks
         // join the grid-stride pointwise loop).
-        long conv = convBlocks(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows);
+        long conv = convBlocks(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows, layout);
         long column = columnBlocks(n, h, w, convChannels, rows);
         long blocks = Math.max(conv, column) + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("gated dwconv grid of " + blocks + " blocks is too large");
@@ -68,32 +96,33 @@ public final class GatedDwConvKernels {
     }
 
     /**
-     * Warps of a staged conv block across the channels (1 or 2; the rest lie along the band): the layout with the
-     * fewest blocks per (image, strip), i.e. the fewest idle lanes, the narrower band on ties losing. Narrow images
-     * (7 columns) want short bands and wide chunks, wide ones long bands.
+     * The staged layout for these sizes: {@link #COLUMNS} columns per lane when the batch gives at least a full
+     * wave of such blocks ({@link #BLOCKS_PER_SM} per SM), else 1 (small batches: twice the blocks, each half as
+     * long, on a card the wide layout would leave partly idle); then {@link #chunkWarps} for that width.
      */
-    public static int chunkWarps(int w, int convChannels) {
-        int best = 1;
-        long fewest = Long.MAX_VALUE;
-        for (int cw = 1; cw <= 2; cw *= 2) {
-            long blocks = (long) ceilDiv(w, bandColumns(cw)) * ceilDiv(convChannels, 32 * cw);
-            if (blocks < fewest) {
-                fewest = blocks;
-                best = cw;
-            }
-        }
-        return best;
+    public static StagedLayout stagedLayout(int n, int h, int w, int convChannels, int stripRows, int smCount) {
+        if (smCount <= 0) throw new IllegalArgumentException("smCount must be positive, was " + smCount);
+        long strips = (long) n * ceilDiv(h, stripRows);
+        StagedLayout wide = new StagedLayout(chunkWarps(w, convChannels, COLUMNS), COLUMNS);
+        if (strips * wide.blocksPerStrip(w, convChannels) >= (long) BLOCKS_PER_SM * smCount) return wide;
+        return new StagedLayout(chunkWarps(w, convChannels, 1), 1);
     }
 
-    /** Output columns of a staged block whose warps lie {@code chunkWarps} across the channels. */
-    public static int bandColumns(int chunkWarps) { return WARPS / chunkWarps * COLUMNS; }
+    /**
+     * Warps of a staged conv block across the channels (1 or 2; the rest lie along the band) for lanes of
+     * {@code columns} columns: the layout with the fewest blocks per (image, strip), i.e. the fewest idle lanes, the
+     * narrower band on ties losing. Narrow images (7 columns) want short bands and wide chunks, wide ones long bands.
+     */
+    public static int chunkWarps(int w, int convChannels, int columns) {
+        StagedLayout one = new StagedLayout(1, columns), two = new StagedLayout(2, columns);
+        return two.blocksPerStrip(w, convChannels) < one.blocksPerStrip(w, convChannels) ? 2 : 1;
+    }
 
     public static long convBlocks(int n, int h, int w, int hidden, int convChannels, int kernelSize,
-                                  int elementBytes, int stripRows) {
+                                  int elementBytes, int stripRows, StagedLayout layout) {
         long strips = ceilDiv(h, stripRows);
         if (staged(hidden, convChannels, kernelSize, elementBytes)) {
-            int cw = chunkWarps(w, convChannels);
-            return (long) n * strips * ceilDiv(w, bandColumns(cw)) * ceilDiv(convChannels, 32 * cw);
+            return n * strips * layout.blocksPerStrip(w, convChannels);
         }
         return columnBlocks(n, h, w, convChannels, stripRows);
     }

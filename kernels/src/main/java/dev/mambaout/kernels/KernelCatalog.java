@@ -123,7 +123,7 @@ public final class KernelCatalog {
     private static KernelSpec gatedDwConv(String type) {
         return spec("gated_dwconv", "gated_dwconv_forward_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
                 "N", I32, "H", I32, "W", I32, "hidden", I32, "conv_channels", I32, "kernel_size", I32, "act", I32,
-                "strip_rows", I32, "chunk_warps", I32);
+                "strip_rows", I32, "chunk_warps", I32, "columns", I32);
     }
 
     private static KernelSpec gatedDwConvBackward(String type) {
