@@ -8,6 +8,8 @@
 //   /tmp/layernorm_lab            # validate, then time
 //   /tmp/layernorm_lab --check    # validate only (e.g. under compute-sanitizer)
 //   /tmp/layernorm_lab --bf16     # the bf16 forward alone: validate, then time at the MambaOut batch-256 shapes
+//   /tmp/layernorm_lab --fold     # the LayerNorm-affine fold question alone: bf16 validation (it covers the
+//                                 # no-affine variants), then affine mainline vs no-affine at the same shapes
 #include "../src/main/cuda/layernorm.cu"
 
 #include <algorithm>
@@ -56,8 +58,8 @@ __global__ void ln_fwd_v2(float* out, float* mean, float* rstd, const float* inp
 __global__ void __launch_bounds__(256) ln_fwd_v3(float* out, float* mean, float* rstd, const float* inp,
                                                  const float* w, const float* b, int N, int C, float eps) {
     const bool vec = C % 4 == 0 && aligned16(inp) && aligned16(out) && aligned16(w) && aligned16(b);
-    if (vec) ln_forward_warp_rows<float, LN_F32_UNIT>(out, mean, rstd, inp, w, b, N, C, eps);
-    else ln_forward_warp_rows<float, 1>(out, mean, rstd, inp, w, b, N, C, eps);
+    if (vec) ln_forward_warp_rows<float, float, LN_F32_UNIT>(out, mean, rstd, inp, w, b, N, C, eps);
+    else ln_forward_warp_rows<float, float, 1>(out, mean, rstd, inp, w, b, N, C, eps);
 }
 // 4: layernorm_forward (mainline): register groups, 32 / G tokens per warp, the row read once into registers.
 
@@ -87,7 +89,20 @@ __global__ void ln_fwd_bf16_v1(__nv_bfloat16* out, float* mean, float* rstd, con
 __global__ void __launch_bounds__(256) ln_fwd_bf16_v2(__nv_bfloat16* out, float* mean, float* rstd,
                                                       const __nv_bfloat16* inp, const float* w, const float* b,
                                                       int N, int C, float eps) {
-    ln_forward<__nv_bfloat16, 4>(out, mean, rstd, inp, w, b, N, C, eps);
+    ln_forward<__nv_bfloat16, __nv_bfloat16, 4>(out, mean, rstd, inp, w, b, N, C, eps);
+}
+
+// Fold question (round 4): the mainline template with AFFINE = false, out = (x - mean) * rstd, no weight/bias reads
+// and no FMA: what the LayerNorm before fc1 would run if its affine were folded into fc1 (W' = W diag(gamma),
+// b' = b + W beta). bf16 -> bf16 (layernorm_forward_bf16 without the affine) and f32 -> bf16
+// (layernorm_forward_f32_bf16 without it: a bf16 program's LayerNorm reads the f32 residual stream).
+__global__ void __launch_bounds__(256) ln_fwd_bf16_noaffine(__nv_bfloat16* out, float* mean, float* rstd,
+                                                            const __nv_bfloat16* inp, int N, int C, float eps) {
+    ln_forward<__nv_bfloat16, __nv_bfloat16, LN_BF16_UNIT, false>(out, mean, rstd, inp, nullptr, nullptr, N, C, eps);
+}
+__global__ void __launch_bounds__(256) ln_fwd_f32_bf16_noaffine(__nv_bfloat16* out, float* mean, float* rstd,
+                                                                const float* inp, int N, int C, float eps) {
+    ln_forward<__nv_bfloat16, float, LN_F32_UNIT, false>(out, mean, rstd, inp, nullptr, nullptr, N, C, eps);
 }
 
 // ---------------------------------------------------------------- backward variants
@@ -282,25 +297,31 @@ static bool validate(int N, int C, int R, std::mt19937& rng) {
 struct Bf16Bufs {
     int N, C;
     __nv_bfloat16 *x, *out;
+    float *xf;  // the same values as x in f32: the f32 -> bf16 variants' input
     float *w, *b, *mean, *rstd;
 };
 static void alloc(Bf16Bufs& B, int N, int C) {
     B.N = N; B.C = C;
     // 8 spare elements: variant 6 runs on views one element in
     CK(cudaMalloc(&B.x, ((size_t)N * C + 8) * 2)); CK(cudaMalloc(&B.out, ((size_t)N * C + 8) * 2));
+    CK(cudaMalloc(&B.xf, (size_t)N * C * 4));
     CK(cudaMalloc(&B.w, C * 4)); CK(cudaMalloc(&B.b, C * 4)); CK(cudaMalloc(&B.mean, N * 4)); CK(cudaMalloc(&B.rstd, N * 4));
 }
 static void release(Bf16Bufs& B) {
     CK(cudaFree(B.x)); CK(cudaFree(B.out));
-    for (float* p : {B.w, B.b, B.mean, B.rstd}) CK(cudaFree(p));
+    for (float* p : {B.xf, B.w, B.b, B.mean, B.rstd}) CK(cudaFree(p));
 }
 // 1-3 as above; 4 and 5 are v3 (the mainline) on one token per warp and on 2 blocks (its grid-stride loop), 6 on x
 // and out one element in (2-byte aligned: the scalar path). Stats null when !stats (inference: what the timing runs).
-static const int BF16_VARIANTS = 6;
+// Fold question: 7 = bf16 no-affine, 8 = layernorm_forward_f32_bf16 (mainline, f32 x), 9 = f32 -> bf16 no-affine,
+// 10 = 7 on views one element in (its scalar path); 7, 9 and 10 are checked against the LayerNorm without the affine.
+static const int BF16_VARIANTS = 10;
+static bool bf16_noaffine(int v) { return v == 7 || v == 9 || v == 10; }
+static bool bf16_offset(int v) { return v == 6 || v == 10; }
 static void fwd_bf16(int v, Bf16Bufs& B, bool stats) {
     float* m = stats ? B.mean : nullptr;
     float* r = stats ? B.rstd : nullptr;
-    const int tpw = v == 2 ? ln_tokens_per_warp(B.C, 4) : ln_tokens_per_warp(B.C, LN_BF16_UNIT);
+    const int tpw = v == 2 || v == 8 || v == 9 ? ln_tokens_per_warp(B.C, 4) : ln_tokens_per_warp(B.C, LN_BF16_UNIT);
     const int exact = (B.N + 8 * tpw - 1) / (8 * tpw);
     switch (v) {
         case 1: ln_fwd_bf16_v1<<<(B.N + 7) / 8, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
@@ -308,7 +329,11 @@ static void fwd_bf16(int v, Bf16Bufs& B, bool stats) {
         case 3: layernorm_forward_bf16<<<exact, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
         case 4: layernorm_forward_bf16<<<(B.N + 7) / 8, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
         case 5: layernorm_forward_bf16<<<2, 256>>>(B.out, m, r, B.x, B.w, B.b, B.N, B.C, 1e-5f); break;
-        default: layernorm_forward_bf16<<<exact, 256>>>(B.out + 1, m, r, B.x + 1, B.w, B.b, B.N, B.C, 1e-5f);
+        case 6: layernorm_forward_bf16<<<exact, 256>>>(B.out + 1, m, r, B.x + 1, B.w, B.b, B.N, B.C, 1e-5f); break;
+        case 7: ln_fwd_bf16_noaffine<<<exact, 256>>>(B.out, m, r, B.x, B.N, B.C, 1e-5f); break;
+        case 8: layernorm_forward_f32_bf16<<<exact, 256>>>(B.out, m, r, B.xf, B.w, B.b, B.N, B.C, 1e-5f); break;
+        case 9: ln_fwd_f32_bf16_noaffine<<<exact, 256>>>(B.out, m, r, B.xf, B.N, B.C, 1e-5f); break;
+        default: ln_fwd_bf16_noaffine<<<exact, 256>>>(B.out + 1, m, r, B.x + 1, B.N, B.C, 1e-5f);
     }
 }
 
@@ -329,7 +354,7 @@ static bool validate_bf16(int N, int C, std::mt19937& rng) {
     for (size_t i = 0; i < x.size(); i++) { xh[i] = to_bf16(3.0f + 2.0f * nd(rng)); x[i] = from_bf16(xh[i]); }
     for (auto& v : w) v = 1.0f + 0.1f * nd(rng);
     for (auto& v : b) v = 0.1f * nd(rng);
-    std::vector<double> ro((size_t)N * C), rm(N), rr(N), sm(N), sr(N);
+    std::vector<double> ro((size_t)N * C), rp((size_t)N * C), rm(N), rr(N), sm(N), sr(N);
     for (int n = 0; n < N; n++) {
         const float* xr = &x[(size_t)n * C];
         double m = 0; for (int i = 0; i < C; i++) m += xr[i]; m /= C;
@@ -337,14 +362,18 @@ static bool validate_bf16(int N, int C, std::mt19937& rng) {
         double s = 1.0 / std::sqrt(v + 1e-5);
         double xmax = 0; for (int i = 0; i < C; i++) xmax = std::max(xmax, (double)std::fabs(xr[i]));
         rm[n] = m; rr[n] = s; sm[n] = xmax; sr[n] = s * std::max(1.0, xmax * s);
-        for (int i = 0; i < C; i++) ro[(size_t)n * C + i] = (xr[i] - m) * s * w[i] + b[i];
+        for (int i = 0; i < C; i++) {
+            ro[(size_t)n * C + i] = (xr[i] - m) * s * w[i] + b[i];
+            rp[(size_t)n * C + i] = (xr[i] - m) * s;  // without the affine (the fold variants)
+        }
     }
     Bf16Bufs B; alloc(B, N, C);
     CK(cudaMemcpy(B.w, w.data(), C * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(B.b, b.data(), C * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(B.xf, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
     bool ok = true;
     for (int v = 1; v <= BF16_VARIANTS; v++) for (bool stats : {true, false}) {
-        const int at = v == 6 ? 1 : 0;
+        const int at = bf16_offset(v) ? 1 : 0;
         CK(cudaMemcpy(B.x + at, xh.data(), xh.size() * 2, cudaMemcpyHostToDevice));
         CK(cudaMemset(B.out, 0xff, ((size_t)N * C + 8) * 2)); CK(cudaMemset(B.mean, 0xff, N * 4)); CK(cudaMemset(B.rstd, 0xff, N * 4));
         fwd_bf16(v, B, stats); CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
@@ -354,7 +383,7 @@ static bool validate_bf16(int N, int C, std::mt19937& rng) {
         CK(cudaMemcpy(m.data(), B.mean, N * 4, cudaMemcpyDeviceToHost));
         CK(cudaMemcpy(r.data(), B.rstd, N * 4, cudaMemcpyDeviceToHost));
         for (size_t i = 0; i < o.size(); i++) o[i] = from_bf16(oh[i]);
-        const double eo = norm_rel(o, ro);
+        const double eo = norm_rel(o, bf16_noaffine(v) ? rp : ro);
         const double es = stats ? std::max(norm_rel(m, rm, &sm), norm_rel(r, rr, &sr)) : 0.0;
         bool untouched = true;
         if (!stats) for (int i = 0; i < N; i++) untouched &= !(m[i] == m[i]) && !(r[i] == r[i]);
@@ -436,10 +465,72 @@ static void time_bf16(void* flush, size_t flush_bytes) {
     for (auto& l : summary) printf("%s\n", l.c_str());
 }
 
+// The fold question at the same shapes: the affine mainline (layernorm_forward_bf16, layernorm_forward_f32_bf16) vs
+// the same template without the affine (no weight/bias loads, no FMA), inference (no mean/rstd). The expected
+// difference is small, so each pair is timed in 4 rounds of 50 runs, alternating which goes first; the table gives
+// the mean of the round medians and the spread of the round medians (max - min, the noise to read the delta against).
+static void time_fold(void* flush, size_t flush_bytes) {
+    struct Shape { int N, C; const char* what; } shapes[] = {
+            {802816, 48, "femto 1"}, {200704, 96, "femto 2"}, {50176, 192, "femto 3"}, {12544, 288, "femto 4"},
+            {802816, 96, "tiny 1"}, {200704, 192, "tiny 2"}, {50176, 384, "tiny 3"}, {12544, 576, "tiny 4"}};
+    std::vector<std::string> summary;
+    for (auto s : shapes) {
+        Bf16Bufs B; alloc(B, s.N, s.C);
+        {
+            std::mt19937 r2(s.N + s.C);
+            std::normal_distribution<float> nd(0.f, 1.f);
+            std::vector<uint16_t> h((size_t)s.N * s.C);
+            std::vector<float> hf(h.size());
+            for (size_t i = 0; i < h.size(); i++) { h[i] = to_bf16(3.0f + 2.0f * nd(r2)); hf[i] = from_bf16(h[i]); }
+            CK(cudaMemcpy(B.x, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(B.xf, hf.data(), hf.size() * 4, cudaMemcpyHostToDevice));
+            std::vector<float> wb(s.C);
+            for (auto& v : wb) v = 1.0f + 0.1f * nd(r2);
+            CK(cudaMemcpy(B.w, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+            for (auto& v : wb) v = 0.1f * nd(r2);
+            CK(cudaMemcpy(B.b, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+        }
+        // {affine, no-affine} for bf16 -> bf16 (v3, v7) and f32 -> bf16 (v8, v9)
+        const int pairs[2][2] = {{3, 7}, {8, 9}};
+        const double bytes[2] = {4.0 * s.N * s.C, 6.0 * s.N * s.C};
+        double mean[2][2] = {{0, 0}, {0, 0}}, lo[2][2], hi[2][2];
+        for (int p = 0; p < 2; p++) for (int q = 0; q < 2; q++) { lo[p][q] = 1e30; hi[p][q] = 0; }
+        const int rounds = 4;
+        for (int p = 0; p < 2; p++) {
+            for (int round = 0; round < rounds; round++) {
+                for (int k = 0; k < 2; k++) {
+                    const int q = (round + k) % 2;  // alternate which variant goes first
+                    const double us = time_ms([&] { fwd_bf16(pairs[p][q], B, false); }, flush, flush_bytes, 50) * 1e3;
+                    mean[p][q] += us / rounds;
+                    lo[p][q] = std::min(lo[p][q], us);
+                    hi[p][q] = std::max(hi[p][q], us);
+                }
+            }
+            printf("fold %s N=%-7d C=%-4d %s: affine %7.2f us (spread %.2f), no affine %7.2f us (spread %.2f): "
+                   "%+.1f%%, %.0f GB/s affine\n", s.what, s.N, s.C, p == 0 ? "bf16->bf16" : "f32->bf16 ",
+                   mean[p][0], hi[p][0] - lo[p][0], mean[p][1], hi[p][1] - lo[p][1],
+                   100 * (mean[p][1] - mean[p][0]) / mean[p][0], bytes[p] / mean[p][0] / 1e3);
+        }
+        char line[320];
+        snprintf(line, sizeof line, "| %s | %d | %d | %.2f (%.2f) | %.2f (%.2f) | %+.1f%% | %.2f (%.2f) | %.2f (%.2f) | %+.1f%% |",
+                 s.what, s.N, s.C, mean[0][0], hi[0][0] - lo[0][0], mean[0][1], hi[0][1] - lo[0][1],
+                 100 * (mean[0][1] - mean[0][0]) / mean[0][0], mean[1][0], hi[1][0] - lo[1][0], mean[1][1],
+                 hi[1][1] - lo[1][1], 100 * (mean[1][1] - mean[1][0]) / mean[1][0]);
+        summary.push_back(line);
+        release(B);
+    }
+    printf("\nfold summary (us, mean of 4 round medians of 50 runs; (spread) = max - min of the round medians; "
+           "delta = no affine vs affine, negative = folding saves)\n");
+    printf("| stage | N | C | bf16 affine | bf16 no affine | delta | f32->bf16 affine | f32->bf16 no affine | delta |\n");
+    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (auto& l : summary) printf("%s\n", l.c_str());
+}
+
 int main(int argc, char** argv) {
     // --check: validate everything, no timing (e.g. under compute-sanitizer); --bf16: the bf16 forward alone.
     const bool check_only = argc > 1 && !strcmp(argv[1], "--check");
     const bool bf16_only = argc > 1 && !strcmp(argv[1], "--bf16");
+    const bool fold_only = argc > 1 && !strcmp(argv[1], "--fold");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount;
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
 
@@ -447,7 +538,7 @@ int main(int argc, char** argv) {
     int Ns[] = {1, 7, 33, 1000, 4097};
     int Cs[] = {1, 3, 42, 48, 85, 96, 170, 192, 288, 768, 1023};
     int fails = 0, cases = 0;
-    if (!bf16_only) {
+    if (!bf16_only && !fold_only) {
         for (int N : Ns) for (int C : Cs) for (int R : {0, 1, 13}) {
             cases++;
             if (!validate(N, C, rows_per_block(N, R, 3), rng)) fails++;
@@ -461,8 +552,9 @@ int main(int argc, char** argv) {
             bf16_cases++;
             if (!validate_bf16(N, C, rng)) bf16_fails++;
         }
-        printf("bf16 validation: %d cases (fwd bf16 v1-3 + v3 on 2 other grids and a 2-byte offset, each with and "
-               "without mean/rstd), %d failed\n", bf16_cases, bf16_fails);
+        printf("bf16 validation: %d cases (fwd bf16 v1-3 + v3 on 2 other grids and a 2-byte offset, the f32 -> bf16 "
+               "mainline, the no-affine fold variants bf16 / f32 -> bf16 / 2-byte offset, each with and without "
+               "mean/rstd), %d failed\n", bf16_cases, bf16_fails);
         fails += bf16_fails;
     }
     if (check_only) return fails ? 1 : 0;
@@ -478,8 +570,9 @@ int main(int argc, char** argv) {
         printf("copy D2D %zu MB: %.3f ms, %.0f GB/s (read+write)\n", bytes >> 20, ms, 2.0 * bytes / ms / 1e6);
         CK(cudaFree(s)); CK(cudaFree(d));
     }
-    if (bf16_only) {
-        time_bf16(flush, flush_bytes);
+    if (bf16_only || fold_only) {
+        if (bf16_only) time_bf16(flush, flush_bytes);
+        else time_fold(flush, flush_bytes);
         CK(cudaFree(flush));
         return 0;
     }
@@ -541,6 +634,8 @@ int main(int argc, char** argv) {
     for (auto& l : summary) printf("%s\n", l.c_str());
     printf("\n");
     time_bf16(flush, flush_bytes);
+    printf("\n");
+    time_fold(flush, flush_bytes);
     CK(cudaFree(flush));
     return 0;
 }

@@ -131,8 +131,9 @@ __device__ __forceinline__ void store_unit(T* __restrict__ p, int unit, const fl
 // Register groups: G lanes per token, K units of V values per lane, 32 / G tokens per warp. The row is read once into
 // registers; mean, then the centred variance (not E[x^2] - E[x]^2, which loses digits when |mean| >> std) come from
 // those registers. The loop bound is uniform per warp so every shuffle sees all 32 lanes; a group past the end of
-// the tensor computes on zeros and stores nothing.
-template <typename TO, typename TI, int G, int K, int V>
+// the tensor computes on zeros and stores nothing. AFFINE = false (lab only: kernels/lab/layernorm_lab.cu, the
+// fold-into-fc1 question) stores (x - mean) * rstd and never reads weight or bias.
+template <typename TO, typename TI, int G, int K, int V, bool AFFINE = true>
 __device__ __forceinline__ void ln_forward_groups(TO* __restrict__ out, float* __restrict__ mean,
                                                   float* __restrict__ rstd, const TI* __restrict__ inp,
                                                   const float* __restrict__ weight, const float* __restrict__ bias,
@@ -172,11 +173,17 @@ __device__ __forceinline__ void ln_forward_groups(TO* __restrict__ out, float* _
         for (int k = 0; k < K; k++) {
             const int u = sub + G * k;
             if (u < units) {
-                float w[V], b[V], r[V];
-                load_unit<V>(w, weight, u);
-                load_unit<V>(b, bias, u);
+                float r[V];
+                if constexpr (AFFINE) {
+                    float w[V], b[V];
+                    load_unit<V>(w, weight, u);
+                    load_unit<V>(b, bias, u);
 #pragma unroll
-                for (int j = 0; j < V; j++) r[j] = (v[k][j] - m) * s * w[j] + b[j];
+                    for (int j = 0; j < V; j++) r[j] = (v[k][j] - m) * s * w[j] + b[j];
+                } else {
+#pragma unroll
+                    for (int j = 0; j < V; j++) r[j] = (v[k][j] - m) * s;
+                }
                 store_unit<V>(o, u, r);
             }
         }
@@ -188,7 +195,7 @@ __device__ __forceinline__ void ln_forward_groups(TO* __restrict__ out, float* _
 }
 
 // One warp per token, for rows too long for registers: two reductions over the row (re-read from L1), then the write.
-template <typename TO, typename TI, int V>
+template <typename TO, typename TI, int V, bool AFFINE = true>
 __device__ __forceinline__ void ln_forward_warp_rows(TO* __restrict__ out, float* __restrict__ mean,
                                                      float* __restrict__ rstd, const TI* __restrict__ inp,
                                                      const float* __restrict__ weight, const float* __restrict__ bias,
@@ -220,12 +227,18 @@ __device__ __forceinline__ void ln_forward_warp_rows(TO* __restrict__ out, float
         }
         const float s = rsqrtf(warp_sum(acc) / C + eps);
         for (int u = lane; u < units; u += WARP_SIZE) {
-            float v[V], w[V], b[V], r[V];
+            float v[V], r[V];
             load_unit<V>(v, x, u);
-            load_unit<V>(w, weight, u);
-            load_unit<V>(b, bias, u);
+            if constexpr (AFFINE) {
+                float w[V], b[V];
+                load_unit<V>(w, weight, u);
+                load_unit<V>(b, bias, u);
 #pragma unroll
-            for (int j = 0; j < V; j++) r[j] = (v[j] - m) * s * w[j] + b[j];
+                for (int j = 0; j < V; j++) r[j] = (v[j] - m) * s * w[j] + b[j];
+            } else {
+#pragma unroll
+                for (int j = 0; j < V; j++) r[j] = (v[j] - m) * s;
+            }
             store_unit<V>(o, u, r);
         }
         if (lane == 0) {
@@ -236,40 +249,41 @@ __device__ __forceinline__ void ln_forward_warp_rows(TO* __restrict__ out, float
 }
 
 // out = (x - mean) * rstd * weight + bias per token, TI, TO = float or __nv_bfloat16, V values per vector unit. The vector
-// path needs x and out aligned to the unit and weight/bias to 16 bytes (read as float4).
-template <typename TO, typename TI, int V>
+// path needs x and out aligned to the unit and weight/bias to 16 bytes (read as float4). AFFINE = false: out =
+// (x - mean) * rstd, weight and bias unread (may be null); no extern "C" kernel instantiates it (the lab does).
+template <typename TO, typename TI, int V, bool AFFINE = true>
 __device__ __forceinline__ void ln_forward(TO* __restrict__ out, float* __restrict__ mean, float* __restrict__ rstd,
                                            const TI* __restrict__ inp, const float* __restrict__ weight,
                                            const float* __restrict__ bias, int N, int C, float eps) {
     constexpr int WIDE_K = LN_FORWARD_WIDE_MAX_C / V / WARP_SIZE;  // a full warp's units per lane: 6 float4, 3 x 8 bf16
     const bool vec = C % V == 0 && ln_aligned<V * sizeof(TI)>(inp) && ln_aligned<V * sizeof(TO)>(out)
-                     && aligned16(weight) && aligned16(bias);
+                     && (!AFFINE || (aligned16(weight) && aligned16(bias)));
     const int units = vec ? C / V : C;
     const int g = ln_group_lanes(units, ln_forward_max_units(vec, V));
     if (vec) {
         switch (g) {
-            case 4: ln_forward_groups<TO, TI, 4, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 8: ln_forward_groups<TO, TI, 8, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 16: ln_forward_groups<TO, TI, 16, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 4: ln_forward_groups<TO, TI, 4, 3, V, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<TO, TI, 8, 3, V, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<TO, TI, 16, 3, V, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
             case 32:
                 if constexpr (WIDE_K > 3) {
                     if (units > 3 * WARP_SIZE) {
-                        ln_forward_groups<TO, TI, 32, WIDE_K, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                        ln_forward_groups<TO, TI, 32, WIDE_K, V, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps);
                         return;
                     }
                 }
-                ln_forward_groups<TO, TI, 32, 3, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                ln_forward_groups<TO, TI, 32, 3, V, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps);
                 return;
         }
-        ln_forward_warp_rows<TO, TI, V>(out, mean, rstd, inp, weight, bias, N, C, eps);
+        ln_forward_warp_rows<TO, TI, V, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps);
     } else {
         switch (g) {
-            case 4: ln_forward_groups<TO, TI, 4, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 8: ln_forward_groups<TO, TI, 8, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 16: ln_forward_groups<TO, TI, 16, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
-            case 32: ln_forward_groups<TO, TI, 32, 3, 1>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 4: ln_forward_groups<TO, TI, 4, 3, 1, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 8: ln_forward_groups<TO, TI, 8, 3, 1, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 16: ln_forward_groups<TO, TI, 16, 3, 1, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
+            case 32: ln_forward_groups<TO, TI, 32, 3, 1, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps); return;
         }
-        ln_forward_warp_rows<TO, TI, 1>(out, mean, rstd, inp, weight, bias, N, C, eps);
+        ln_forward_warp_rows<TO, TI, 1, AFFINE>(out, mean, rstd, inp, weight, bias, N, C, eps);
     }
 }
 
