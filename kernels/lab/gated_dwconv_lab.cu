@@ -114,7 +114,7 @@ static void staged_layout(int N, int H, int W, int conv, int rows, int& cw, int&
 static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int rows, int k) {
     const int u = (hidden % (16 / eb) == 0 && conv % (16 / eb) == 0) ? 16 / eb : 1;
     const long long strips = gd_ceil_div(H, rows);
-    const bool staged = GD_STAGED && u > 1 && (k == 1 || k == 3 || k == 5 || k == 7);
+    const bool staged = GD_STAGED && u > 1 && k == GD_SMEM_K;
     int cw, cols;
     staged_layout(N, H, W, conv, rows, cw, cols);
     // a misaligned x or out takes the column path whatever the sizes: the grid covers the larger count

@@ -6,7 +6,7 @@
 //
 // One launch does two kinds of work (kernels/lab/NOTES.md, "gated_dwconv", has the measurements and the variants
 // this one beat):
-//   - conv blocks ("staged", the 16-byte path with k <= 7): a block per (image, strip of strip_rows output rows,
+//   - conv blocks ("staged", the 16-byte path with k = 7): a block per (image, strip of strip_rows output rows,
 //     band of columns, chunk of conv channels), its warps laid out by the launcher (chunk_warps, columns); a thread
 //     per (1 or 2 columns, channel) holds its channel's k*k weights and k accumulators per column in registers and
 //     walks down its columns: each input row brings the values that feed the k output rows still open; the row that
@@ -17,8 +17,9 @@
 //     use.
 // Blocks are numbered conv first, then pointwise, one block per item: the grid must cover them all (the Java geometry,
 // GatedDwConvKernels, computes it and chooses strip_rows; extra blocks return). Not grid-stride: the loop's live
-// values pushed the k = 7 path, which needs its 49 weights in registers, into spills at the 128-register cap. k = 1, 3, 5, 7 are compiled with
-// k known; any other odd k takes a direct path (each output's k*k taps read from global memory).
+// values pushed the k = 7 path, which needs its 49 weights in registers, into spills at the 128-register cap. The
+// staged path is compiled for k = 7 only; the column path for k = 1, 3, 5, 7 with k known; any other odd k takes a
+// direct path (each output's k*k taps read from global memory).
 // Vector units for the pointwise part (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the
 // unit and x, out are 16-byte aligned; one channel per unit otherwise.
 // Where it stands (H200, lab round 6): 37-54% of copy bandwidth in f32 and 18-37% in bf16 at the batch-256 shapes;
@@ -254,7 +255,7 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
 // The band's input rows (band + k - 1 pixels x chunk channels) and g rows stream through a ring of GD_STAGES rows
 // in shared memory, filled by 16-byte cp.async with zero fill for the padding, up to GD_STAGES - 1 rows ahead of the
 // arithmetic.
-// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x 16-byte aligned; k <= GD_SMEM_K.
+// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x 16-byte aligned; k = GD_SMEM_K (7).
 constexpr int GD_WARPS = GD_BLOCK / WARP_SIZE;
 #ifndef GD_COLS
 #define GD_COLS 2
@@ -460,17 +461,14 @@ __device__ __forceinline__ void gd_conv_staged_cw(T* __restrict__ out, const T* 
 template <typename T, int U>
 __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                                  const float* __restrict__ bias, const GdShape& s, T* ring) {
-    const bool staged = GD_STAGED && U > 1 && (s.k == 1 || s.k == 3 || s.k == 5 || s.k == 7);
+    // Staged for k = 7 only (MambaOut's size): each staged k costs 8 kernel bodies per dtype in the fatbin; other k
+    // take the register-only rolling column, correct and about 1.5-2x slower.
+    const bool staged = GD_STAGED && U > 1 && s.k == GD_SMEM_K;
     const long long conv_blocks = staged ? s.staged_blocks() : (s.conv_threads() + GD_BLOCK - 1) / GD_BLOCK;
     const long long item = blockIdx.x;
     if (item < conv_blocks) {
         if (staged) {
-            switch (s.k) {
-                case 1: gd_conv_staged_cw<T, 1>(out, x, weight, bias, s, item, ring); break;
-                case 3: gd_conv_staged_cw<T, 3>(out, x, weight, bias, s, item, ring); break;
-                case 5: gd_conv_staged_cw<T, 5>(out, x, weight, bias, s, item, ring); break;
-                default: gd_conv_staged_cw<T, 7>(out, x, weight, bias, s, item, ring); break;
-            }
+            gd_conv_staged_cw<T, GD_SMEM_K>(out, x, weight, bias, s, item, ring);
             return;
         }
         const long long t = item * GD_BLOCK + threadIdx.x;

@@ -3,7 +3,7 @@ package dev.mambaout.kernels;
 /**
  * Launch geometry of gated_dwconv_forward_{f32,bf16}, mirroring the work of gated_dwconv.cu: conv blocks, then
  * pointwise blocks (1024 units of the i columns, a unit being 16 bytes of channels on the vector path, one channel
- * otherwise). On the vector path with k <= 7 a conv block is a band of columns x a chunk of conv channels of one
+ * otherwise). On the vector path with k = 7 a conv block is a band of columns x a chunk of conv channels of one
  * image strip ("staged"): its 8 warps lie 8 / cw along the band and cw along the channels, each lane owning 1 or
  * {@link #COLUMNS} columns of one channel ({@link #stagedLayout}), so a band is 8 / cw x columns and a chunk 32 x cw
  * channels; otherwise a block is 256 consecutive (image, strip, column, channel) threads. The grid must
@@ -45,8 +45,9 @@ public final class GatedDwConvKernels {
             return (long) ceilDiv(w, bandColumns()) * ceilDiv(convChannels, chunkChannels());
         }
     }
-    /** The largest kernel size of the staged path. */
-    public static final int STAGED_MAX_K = 7;
+
+    /** The kernel size of the staged path (MambaOut's); other sizes take the column path. */
+    public static final int STAGED_K = 7;
     /** Units of the i columns one pointwise item handles: 256 threads x 4. */
     public static final int POINTWISE_UNITS = BLOCK * 4;
     /**
@@ -92,7 +93,7 @@ public final class GatedDwConvKernels {
     /** Whether the kernel takes the staged path for these sizes (with 16-byte aligned pointers). */
     public static boolean staged(int hidden, int convChannels, int kernelSize, int elementBytes) {
         return unitChannels(hidden, convChannels, elementBytes) > 1 && kernelSize % 2 == 1
-                && kernelSize <= STAGED_MAX_K;
+                && kernelSize == STAGED_K;
     }
 
     /**

@@ -78,6 +78,7 @@ class GatedDwConvKernelsTest {
         assertTrue(GatedDwConvKernels.staged(96, 40, 7, 4));
         assertFalse(GatedDwConvKernels.staged(170, 80, 7, 4));
         assertFalse(GatedDwConvKernels.staged(96, 40, 9, 4));
+        assertFalse(GatedDwConvKernels.staged(96, 40, 5, 4));   // staged for MambaOut's k = 7 only
         // column path: 2 images x 7 x 7 x 80 channel-threads / 256 per block, one strip (2 x 7 x 80 < 2^18, but
         // ceil(7 / 4) = 2 strips of 4 rows)
         assertEquals(4, GatedDwConvKernels.stripRows(2, 7, 7, 80));
@@ -86,7 +87,9 @@ class GatedDwConvKernelsTest {
         assertEquals(0, GatedDwConvKernels.pointwiseItems(1, 9, 11, 64, 64, 4));
         assertEquals((2L * 7 * 7 * 90 + 1023) / 1024, GatedDwConvKernels.pointwiseItems(2, 7, 7, 170, 80, 4));
         // 3 images of 1 x 1, 20 conv channels (staged: 1 band x 1 chunk each) + 1 pointwise item
-        assertEquals(3 + 1, GatedDwConvKernels.geometry(3, 1, 1, 40, 20, 3, 4, 132).gridX());
+        assertEquals(3 + 1, GatedDwConvKernels.geometry(3, 1, 1, 40, 20, 7, 4, 132).gridX());
+        // k = 3 takes the column path: 3 x 20 threads in one block + 1 pointwise item
+        assertEquals(1 + 1, GatedDwConvKernels.geometry(3, 1, 1, 40, 20, 3, 4, 132).gridX());
     }
 
     @Test
