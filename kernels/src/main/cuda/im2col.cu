@@ -169,3 +169,125 @@ extern "C" __global__ void __launch_bounds__(256, IM2COL_MIN_BLOCKS) im2col_nchw
         int padding, int col_stride) {
     im2col_nchw(col, x, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride});
 }
+
+// ================================================ col2im (backward) ================================================
+// The adjoint of im2col_nhwc, for the backward of the stem's second conv and the downsampling convs: the GEMM
+// dcol = dy [N*Ho*Wo, Cout] x Wpacked [Cout, col_stride] gives the gradient of every column, and
+// dx[n, iy, ix, c] = sum of dcol[(n*Ho + oy)*Wo + ox, (ky*k + kx)*C + c] over the (oy, ox, ky, kx) with
+// oy*s - p + ky = iy and ox*s - p + kx = ix, i.e. graph's Conv2dBackwardInput. Columns [k*k*C, col_stride) are never
+// read (the GEMM's K padding).
+//
+// A GATHER, not a scatter: a thread owns V consecutive channels of one dx pixel ("unit") and sums its
+// <= ceil(k/s)^2 contributing column vectors in a fixed order (ky, then kx, ascending), in f32, then stores once. No
+// atomics, so the result is deterministic and every dx element is written exactly once (no zero-fill pass). Each
+// dcol element is read by exactly one unit, so dcol streams through once; for a pixel the taps are
+// ky = (iy + p) mod s, + s, ... with oy = (iy + p) / s, -1, ... (one division per axis, by s).
+//
+// accumulate = 0: dx = the sum (overwrite). accumulate = 1: dx += the sum, read and written in the same pass (the sum
+// in f32, one rounding for bf16 dx). The training runtime launches every MambaOut conv with accumulate = 0. Graph's
+// Autodiff sums a tensor's gradient over its consumers (Add ops once all are visited, in reverse topological
+// order), and a conv's input here has exactly one consumer, the conv: the stem conv2 reads the stem GELU's output,
+// a downsampling conv a stage's last residual sum (norm-last, the official structure) or the downsample LayerNorm's
+// output (norm-first); feature outputs carry no gradient. So the conv's dx is that tensor's whole gradient. For the
+// residual sum it then flows through the Add unchanged to both operands, and the previous sum's gradient gains the
+// block's LayerNorm-backward contribution: that accumulation belongs to the LayerNorm backward, not here (in a bf16
+// program this dx is f32, col2im_nhwc_bf16_f32, as the residual stream is). accumulate = 1 is for a graph whose conv
+// input has another consumer: it folds that consumer's Add into the gather.
+//
+// 16-byte path (C and col_stride multiples of V = 16 bytes of dcol's type, dcol and dx 16-byte aligned: MambaOut's
+// C = 24..192 in arena buffers): one 16-byte load per contributing tap, V channels stored as 16 bytes (32 bytes for
+// f32 dx from bf16 dcol). Otherwise V = 1, element by element (the stem conv1's C = 3, odd C, misaligned views).
+// Divisors are multiply-shift (FastDiv) built once per thread, and the grid is capped (Im2colKernels.col2im).
+// dx must not overlap dcol. The caller keeps N*H*W*C < 2^31 and N*Ho*Wo*col_stride < 2^31 (32-bit unit indices,
+// FastDiv numerators below 2^31).
+template <typename TO, typename TI, int V>
+__device__ __forceinline__ void col2im_units(TO* __restrict__ dx, const TI* __restrict__ dcol, const Im2colGeom g,
+                                             const int accumulate) {
+    const unsigned upp = g.C / V;  // units per pixel
+    const unsigned total = (unsigned)(g.N * g.H * g.W) * upp;
+    const FastDiv d_upp(upp), d_w(g.W), d_h(g.H), d_s(g.s);
+    for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < total; u += gridDim.x * blockDim.x) {
+        const unsigned pix = d_upp.div(u);
+        const int c = (int)(u - pix * upp) * V;
+        const unsigned t = d_w.div(pix);
+        const int ix = (int)(pix - t * g.W);
+        const unsigned n = d_h.div(t);
+        const int iy = (int)(t - n * g.H);
+        const unsigned ty = (unsigned)(iy + g.p), tx = (unsigned)(ix + g.p);
+        const int qy = (int)d_s.div(ty), qx = (int)d_s.div(tx);
+        const int ky0 = (int)ty - qy * g.s, kx0 = (int)tx - qx * g.s;
+        float acc[V];
+#pragma unroll
+        for (int q = 0; q < V; q++) acc[q] = 0.0f;
+        for (int ky = ky0, oy = qy; ky < g.k && oy >= 0; ky += g.s, --oy) {
+            if (oy >= g.Ho) continue;
+            const TI* rowp = dcol + ((long long)n * g.Ho + oy) * g.Wo * g.col_stride + ky * g.k * g.C + c;
+            for (int kx = kx0, ox = qx; kx < g.k && ox >= 0; kx += g.s, --ox) {
+                if (ox >= g.Wo) continue;
+                const TI* src = rowp + (long long)ox * g.col_stride + kx * g.C;
+                if constexpr (V > 1) {
+                    alignas(16) TI v[V];
+                    *reinterpret_cast<uint4*>(v) = __ldg(reinterpret_cast<const uint4*>(src));
+#pragma unroll
+                    for (int q = 0; q < V; q++) acc[q] += to_f32(v[q]);
+                } else {
+                    acc[0] += to_f32(src[0]);
+                }
+            }
+        }
+        TO* dst = dx + (long long)pix * g.C + c;
+        alignas(16) TO o[V];
+        constexpr int STORES = V * (int)sizeof(TO) / 16;  // 16-byte stores per unit (0: V = 1)
+        if constexpr (V > 1) {
+            if (accumulate) {
+#pragma unroll
+                for (int w = 0; w < STORES; w++) reinterpret_cast<uint4*>(o)[w] = reinterpret_cast<const uint4*>(dst)[w];
+#pragma unroll
+                for (int q = 0; q < V; q++) acc[q] += to_f32(o[q]);
+            }
+#pragma unroll
+            for (int q = 0; q < V; q++) o[q] = from_f32<TO>(acc[q]);
+#pragma unroll
+            for (int w = 0; w < STORES; w++) reinterpret_cast<uint4*>(dst)[w] = reinterpret_cast<const uint4*>(o)[w];
+        } else {
+            *dst = from_f32<TO>(accumulate ? acc[0] + to_f32(*dst) : acc[0]);
+        }
+    }
+}
+
+// Im2colKernels.col2im caps the grid at 8 blocks of 256 per SM, as im2col's. At sm_90 ptxas fits the three kernels
+// in 30-32 registers without spilling, so the bound below keeps all 8 resident; at sm_80 bounding them to 32 spills
+// 20-28 bytes per thread, so there they keep 38-39 registers (6 blocks per SM: the capped grid takes 1.33 rounds).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define COL2IM_MIN_BLOCKS 8
+#else
+#define COL2IM_MIN_BLOCKS 1
+#endif
+
+template <typename TO, typename TI>
+__device__ __forceinline__ void col2im_nhwc(TO* dx, const TI* dcol, const Im2colGeom g, const int accumulate) {
+    constexpr int V = vec16_elems<TI>();
+    if (g.C % V == 0 && g.col_stride % V == 0 && aligned16(dx) && aligned16(dcol))
+        col2im_units<TO, TI, V>(dx, dcol, g, accumulate);
+    else
+        col2im_units<TO, TI, 1>(dx, dcol, g, accumulate);
+}
+
+extern "C" __global__ void __launch_bounds__(256, COL2IM_MIN_BLOCKS) col2im_nhwc_f32(
+        float* dx, const float* dcol, int N, int H, int W, int C, int Ho, int Wo, int kernel_size, int stride,
+        int padding, int col_stride, int accumulate) {
+    col2im_nhwc(dx, dcol, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride}, accumulate);
+}
+
+extern "C" __global__ void __launch_bounds__(256, COL2IM_MIN_BLOCKS) col2im_nhwc_bf16(
+        __nv_bfloat16* dx, const __nv_bfloat16* dcol, int N, int H, int W, int C, int Ho, int Wo, int kernel_size,
+        int stride, int padding, int col_stride, int accumulate) {
+    col2im_nhwc(dx, dcol, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride}, accumulate);
+}
+
+// bf16 dcol (a bf16 program's GEMM output) into f32 dx: the gradient of an f32 residual sum at a downsampling conv.
+extern "C" __global__ void __launch_bounds__(256, COL2IM_MIN_BLOCKS) col2im_nhwc_bf16_f32(
+        float* dx, const __nv_bfloat16* dcol, int N, int H, int W, int C, int Ho, int Wo, int kernel_size, int stride,
+        int padding, int col_stride, int accumulate) {
+    col2im_nhwc(dx, dcol, Im2colGeom{N, H, W, C, Ho, Wo, kernel_size, stride, padding, col_stride}, accumulate);
+}

@@ -1,6 +1,9 @@
 package dev.mambaout.kernels;
 
-/** Geometry of the pointwise kernels (act_forward): 16-byte vectors per thread, grid-stride. */
+/**
+ * Geometry of the pointwise kernels (act_forward, act_backward, the f32/bf16 casts): 16-byte vectors per thread,
+ * grid-stride. act_backward uses {@link #geometry} as act_forward does (one vector of each operand per thread).
+ */
 public final class ElementwiseKernels {
 
     public static final int BLOCK = 256;
@@ -16,5 +19,10 @@ public final class ElementwiseKernels {
         }
         long vectors = (n + 16 / elementBytes - 1) / (16 / elementBytes);
         return LaunchGeometry.linear((int) Math.min(MAX_GRID, (vectors + BLOCK - 1) / BLOCK), BLOCK);
+    }
+
+    /** The casts (cast_f32_bf16, cast_bf16_f32): one thread per 8 elements (16 bytes of bf16, 32 of f32). */
+    public static LaunchGeometry castGeometry(long n) {
+        return geometry(n, 2);
     }
 }

@@ -91,6 +91,36 @@ public final class Im2colKernels {
         return LaunchGeometry.linear((int) Math.min(cap, (units + BLOCK - 1) / BLOCK), BLOCK);
     }
 
+    /**
+     * Threads of one col2im launch (the backward gather: dx [pixels = N*H*W, C] from dcol [rows, colStride] of
+     * {@code dcolElementBytes} each): a thread sums 16 bytes of dcol's type per tap (V = 16 / dcolElementBytes
+     * channels of one pixel) when C and colStride are multiples of V, else one element; either way on at most
+     * {@link #BLOCKS_PER_SM} blocks per SM, each thread looping (it builds four multiply-shift divisors first). The
+     * kernel re-checks the alignment of dx and dcol, and being grid-stride it is correct with any grid.
+     */
+    public static LaunchGeometry col2im(long pixels, int channels, long rows, int colStride, int dcolElementBytes,
+                                        int smCount) {
+        positive(channels, "channels");
+        positive(colStride, "colStride");
+        positive(smCount, "smCount");
+        if (pixels <= 0 || rows <= 0) {
+            throw new IllegalArgumentException("pixels and rows must be positive, were " + pixels + " and " + rows);
+        }
+        if (dcolElementBytes != 2 && dcolElementBytes != 4) {
+            throw new IllegalArgumentException("dcol elements are 2 (bf16) or 4 (f32) bytes, was " + dcolElementBytes);
+        }
+        long elements = pixels * channels, colElements = rows * colStride;
+        if (elements > Integer.MAX_VALUE || colElements > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("col2im of dx " + pixels + " x " + channels + " = " + elements
+                    + " elements from dcol " + rows + " x " + colStride + " = " + colElements
+                    + "; the kernels index at most 2^31 - 1 of each (split the batch)");
+        }
+        int v = 16 / dcolElementBytes;
+        long units = channels % v == 0 && colStride % v == 0 ? elements / v : elements;
+        long cap = Math.min(MAX_GRID, (long) BLOCKS_PER_SM * smCount);
+        return LaunchGeometry.linear((int) Math.min(cap, (units + BLOCK - 1) / BLOCK), BLOCK);
+    }
+
     private static void positive(int v, String what) {
         if (v <= 0) throw new IllegalArgumentException(what + " must be positive, was " + v);
     }

@@ -91,6 +91,19 @@ public final class KernelCatalog {
     public static final KernelSpec ADAMW_STEP = spec("adamw", "adamw_step",
             "p", PTR, "m", PTR, "v", PTR, "p_bf16", PTR, "g", PTR, "workspace", PTR, "n", I32, "decay_count", I32);
 
+    // Conv backward (im2col.cu, col2im section): dx [N,H,W,C] = the adjoint of im2col applied to dcol [N*Ho*Wo,
+    // col_stride], a gather; accumulate 0 = overwrite dx, 1 = add to it. f32, bf16, and bf16 dcol -> f32 dx.
+    public static final KernelSpec COL2IM_NHWC_F32 = col2im("col2im_nhwc_f32");
+    public static final KernelSpec COL2IM_NHWC_BF16 = col2im("col2im_nhwc_bf16");
+    public static final KernelSpec COL2IM_NHWC_BF16_F32 = col2im("col2im_nhwc_bf16_f32");
+    // Pointwise backward and casts (elementwise.cu): dx = dy * act'(x), act 0 = GELU (erf), 1 = SiLU; f32 <-> bf16.
+    public static final KernelSpec ACT_BACKWARD_F32 = spec("elementwise", "act_backward_f32",
+            "dx", PTR, "x", PTR, "dy", PTR, "n", I32, "act", I32);
+    public static final KernelSpec ACT_BACKWARD_BF16 = spec("elementwise", "act_backward_bf16",
+            "dx", PTR, "x", PTR, "dy", PTR, "n", I32, "act", I32);
+    public static final KernelSpec CAST_F32_BF16 = spec("elementwise", "cast_f32_bf16", "out", PTR, "x", PTR, "n", I32);
+    public static final KernelSpec CAST_BF16_F32 = spec("elementwise", "cast_bf16_f32", "out", PTR, "x", PTR, "n", I32);
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -103,7 +116,9 @@ public final class KernelCatalog {
                 GATED_DWCONV_BACKWARD_F32, GATED_DWCONV_BACKWARD_BF16, GATED_DWCONV_BACKWARD_REDUCE,
                 CROSS_ENTROPY_F32, CROSS_ENTROPY_BF16, CROSS_ENTROPY_MEAN,
                 MEAN_HW_BACKWARD_F32, MEAN_HW_BACKWARD_BF16, MEAN_HW_BACKWARD_F32_BF16,
-                ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP)) {
+                ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP,
+                COL2IM_NHWC_F32, COL2IM_NHWC_BF16, COL2IM_NHWC_BF16_F32, ACT_BACKWARD_F32, ACT_BACKWARD_BF16,
+                CAST_F32_BF16, CAST_BF16_F32)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -136,6 +151,11 @@ public final class KernelCatalog {
     private static KernelSpec im2col(String name, String d1, String d2, String d3) {
         return spec("im2col", name, "col", PTR, "x", PTR, "N", I32, d1, I32, d2, I32, d3, I32, "Ho", I32, "Wo", I32,
                 "kernel_size", I32, "stride", I32, "padding", I32, "col_stride", I32);
+    }
+
+    private static KernelSpec col2im(String name) {
+        return spec("im2col", name, "dx", PTR, "dcol", PTR, "N", I32, "H", I32, "W", I32, "C", I32, "Ho", I32,
+                "Wo", I32, "kernel_size", I32, "stride", I32, "padding", I32, "col_stride", I32, "accumulate", I32);
     }
 
     private static KernelSpec meanHwLayerNorm(String type) {

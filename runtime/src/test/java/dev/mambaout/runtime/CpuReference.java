@@ -9,11 +9,13 @@ import dev.mambaout.graph.TrainingGraph;
 import dev.mambaout.graph.cpu.Bindings;
 import dev.mambaout.graph.cpu.CpuExecutor;
 import dev.mambaout.graph.cpu.Precision;
+import dev.mambaout.graph.ops.ActBackward;
 import dev.mambaout.graph.ops.Activation;
 
 /**
- * CPU references of the im2col, act and head kernels: one-op graphs on the float64 CpuExecutor, and im2col as the
- * plain gather its definition states (row (n*Ho + oy)*Wo + ox, column (ky*k + kx)*C + c, zeros outside and past k*k*C).
+ * CPU references of the im2col, col2im, act (forward and backward) and head kernels: one-op graphs on the float64
+ * CpuExecutor (a backward op read off an Autodiff graph), im2col as the plain gather its definition states (row
+ * (n*Ho + oy)*Wo + ox, column (ky*k + kx)*C + c, zeros outside and past k*k*C) and col2im as its adjoint.
  */
 final class CpuReference {
 
@@ -109,6 +111,73 @@ final class CpuReference {
         for (int r = 0; r < n * hw; r++)
             for (int j = 0; j < c; j++) dx[r * c + j] = (double) dy[r / hw * c + j] / hw;
         return dx;
+    }
+
+    /** col2im's result: dx in float64 and, per dx element, how many columns added into it (0: the conv never read it). */
+    record Col2im(double[] dx, int[] taps) {}
+
+    /**
+     * col2im as the adjoint of {@link #im2colNhwc}'s gather: column (ky*k + kx)*C + c of row (b*Ho + oy)*Wo + ox
+     * adds into dx[b, oy*s - p + ky, ox*s - p + kx, c] when that lies in the image; columns past k*k*C are ignored.
+     * Col2imReferenceTest checks it against graph's Conv2dBackwardInput.
+     */
+    static Col2im col2imNhwc(float[] dcol, int n, int h, int w, int c, int k, int s, int p, int colStride) {
+        int ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+        double[] dx = new double[n * h * w * c];
+        int[] taps = new int[dx.length];
+        for (int b = 0; b < n; b++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy * s - p + ky, ix = ox * s - p + kx;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            for (int ch = 0; ch < c; ch++) {
+                                int d = ((b * h + iy) * w + ix) * c + ch;
+                                dx[d] += dcol[((b * ho + oy) * wo + ox) * colStride + (ky * k + kx) * c + ch];
+                                taps[d]++;
+                            }
+                        }
+        return new Col2im(dx, taps);
+    }
+
+    /** graph's ActBackward, dx = dy * act'(x), in float64 (act' from {@link #actGrad}). */
+    static double[] actBackward(float[] x, float[] dy, Activation act) {
+        double[] g = actGrad(x, act);
+        for (int i = 0; i < g.length; i++) g[i] *= dy[i];
+        return g;
+    }
+
+    /**
+     * act'(x) exactly as graph's ActBackward computes it, read off the float64 CpuExecutor (the builder only emits
+     * backward ops from Autodiff): loss = CE(linear(act(x [1, n]), W, 0), label 0) with W's row 0 zero and row 1 a
+     * constant a, so the gradient reaching act's output is the same nonzero g = softmax_1 * a everywhere, and the
+     * ActBackward op's dx / dy is act'(x). a keeps the logit within [-1, 1] (|act(x)| <= |x| for GELU and SiLU), so
+     * g is not small.
+     */
+    static double[] actGrad(float[] x, Activation act) {
+        int n = x.length;
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("x", 1, n);
+        Tensor tw = g.parameter("w", 2, n), tb = g.parameter("b", 2);
+        Tensor ty = g.labels("y", 1);
+        Tensor loss = g.output(g.crossEntropy(g.linear(g.activation(tx, act), tw, tb), ty, 0));
+        TrainingGraph tg = Autodiff.training(g.build(), loss);
+        ActBackward op = tg.graph().ops().stream().filter(o -> o instanceof ActBackward).map(o -> (ActBackward) o)
+                .findFirst().orElseThrow();
+        GraphBuilder probe = GraphBuilder.extending(tg.graph());
+        probe.output(op.dy());
+        probe.output(op.dx());
+        double sumAbs = 1;
+        for (float v : x) sumAbs += Math.abs(v);
+        double[] w = new double[2 * n];
+        java.util.Arrays.fill(w, n, 2 * n, 1 / sumAbs);
+        var r = new CpuExecutor(Precision.F64).run(probe.build(),
+                new Bindings().put(tx, x).put(tw, w).put(tb, new double[2]).putLabels(ty, new int[] {0}));
+        double[] dy = r.doubles(op.dy()), dx = r.doubles(op.dx());
+        double[] grad = new double[n];
+        for (int i = 0; i < n; i++) grad[i] = dx[i] / dy[i];
+        return grad;
     }
 
     private static double[] run(Graph graph, Tensor out, Bindings b) {
