@@ -91,6 +91,25 @@ public final class KernelCatalog {
     public static final KernelSpec ADAMW_STEP = spec("adamw", "adamw_step",
             "p", PTR, "m", PTR, "v", PTR, "p_bf16", PTR, "g", PTR, "workspace", PTR, "n", I32, "decay_count", I32);
 
+    // LayerNorm backward on other storage types (layernorm.cu), layernorm_backward_<dout>_<x>_<dinp>[_acc]: the
+    // parameters of layernorm_backward, its geometry and its reduce; _acc adds dx into dinp (f32, the residual
+    // gradient) instead of overwriting it. LayerNormBackwardLaunch picks one by the tensors' dtypes.
+    private static final Object[] LAYERNORM_BACKWARD_PARAMS = {"dinp", PTR, "dweight_partial", PTR,
+            "dbias_partial", PTR, "dout", PTR, "inp", PTR, "weight", PTR, "mean", PTR, "rstd", PTR, "N", I32, "C", I32,
+            "rows_per_block", I32};
+    public static final KernelSpec LAYERNORM_BACKWARD_F32_F32_F32_ACC =
+            spec("layernorm", "layernorm_backward_f32_f32_f32_acc", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_F32_F32_ACC =
+            spec("layernorm", "layernorm_backward_bf16_f32_f32_acc", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_F32_F32 =
+            spec("layernorm", "layernorm_backward_bf16_f32_f32", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_F32_F32_BF16 =
+            spec("layernorm", "layernorm_backward_f32_f32_bf16", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_F32_BF16 =
+            spec("layernorm", "layernorm_backward_bf16_f32_bf16", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_BF16_BF16 =
+            spec("layernorm", "layernorm_backward_bf16_bf16_bf16", LAYERNORM_BACKWARD_PARAMS);
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -103,7 +122,9 @@ public final class KernelCatalog {
                 GATED_DWCONV_BACKWARD_F32, GATED_DWCONV_BACKWARD_BF16, GATED_DWCONV_BACKWARD_REDUCE,
                 CROSS_ENTROPY_F32, CROSS_ENTROPY_BF16, CROSS_ENTROPY_MEAN,
                 MEAN_HW_BACKWARD_F32, MEAN_HW_BACKWARD_BF16, MEAN_HW_BACKWARD_F32_BF16,
-                ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP)) {
+                ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP,
+                LAYERNORM_BACKWARD_F32_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32,
+                LAYERNORM_BACKWARD_F32_F32_BF16, LAYERNORM_BACKWARD_BF16_F32_BF16, LAYERNORM_BACKWARD_BF16_BF16_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
