@@ -10,6 +10,8 @@
 //   /tmp/layernorm_lab --bf16     # the bf16 forward alone: validate, then time at the MambaOut batch-256 shapes
 //   /tmp/layernorm_lab --fold     # the LayerNorm-affine fold question alone: bf16 validation (it covers the
 //                                 # no-affine variants), then affine mainline vs no-affine at the same shapes
+//   /tmp/layernorm_lab --bwd      # the backward storage variants alone (_acc, bf16): validate, then time at the
+//                                 # MambaOut batch-128 training shapes
 #include "../src/main/cuda/layernorm.cu"
 
 #include <algorithm>
@@ -135,7 +137,7 @@ __global__ void __launch_bounds__(256) ln_bwd_v2(float* dinp, float* dwp, float*
                                                  const float* inp, const float* w, const float* mean,
                                                  const float* rstd, int N, int C, int R) {
     const bool vec = C % 4 == 0 && aligned16(dinp) && aligned16(dout) && aligned16(inp) && aligned16(w);
-    ln_backward_rows_then_columns(dinp, dwp, dbp, dout, inp, w, mean, rstd, N, C, R, vec);
+    ln_backward_rows_then_columns<float, float, float, false>(dinp, dwp, dbp, dout, inp, w, mean, rstd, N, C, R, vec);
 }
 __global__ void ln_bwd_reduce_v1(float* dweight, float* dbias, const float* dwp, const float* dbp, int P, int C) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
@@ -526,11 +528,221 @@ static void time_fold(void* flush, size_t flush_bytes) {
     for (auto& l : summary) printf("%s\n", l.c_str());
 }
 
+// ---------------------------------------------------------------- backward storage variants (round 4)
+// The mainline's layernorm_backward_<dout>_<x>_<dinp>[_acc] kernels (one template, ln_backward in layernorm.cu) and the
+// f32 original, validated against a double reference of the stored (bf16-rounded) inputs with mean/rstd from the
+// forward kernels (the training contract), then timed at the MambaOut batch-128 training shapes (--bwd).
+struct BwdVariant { const char* name; bool dy16, x16, dx16, acc; };
+static const BwdVariant BWD_VARIANTS[] = {
+        {"layernorm_backward (f32)", false, false, false, false}, {"f32_f32_f32_acc", false, false, false, true},
+        {"bf16_f32_f32_acc", true, false, false, true}, {"bf16_f32_f32", true, false, false, false},
+        {"f32_f32_bf16", false, false, true, false}, {"bf16_f32_bf16", true, false, true, false},
+        {"bf16_bf16_bf16", true, true, true, false}};
+static const int NUM_BWD_VARIANTS = 7;
+
+// Device buffers for every storage type at once; 8 spare elements so views can start one element in.
+struct MixBufs {
+    int N, C, R, P;
+    float *x32, *dy32, *dx32;
+    __nv_bfloat16 *x16, *dy16, *dx16;
+    float *w, *b, *mean, *rstd, *dwp, *dbp, *dw, *db;
+};
+static void alloc(MixBufs& B, int N, int C, int R) {
+    B.N = N; B.C = C; B.R = R; B.P = (N + R - 1) / R;
+    const size_t n = (size_t)N * C + 8;
+    CK(cudaMalloc(&B.x32, n * 4)); CK(cudaMalloc(&B.dy32, n * 4)); CK(cudaMalloc(&B.dx32, n * 4));
+    CK(cudaMalloc(&B.x16, n * 2)); CK(cudaMalloc(&B.dy16, n * 2)); CK(cudaMalloc(&B.dx16, n * 2));
+    CK(cudaMalloc(&B.w, C * 4)); CK(cudaMalloc(&B.b, C * 4)); CK(cudaMalloc(&B.dw, C * 4)); CK(cudaMalloc(&B.db, C * 4));
+    CK(cudaMalloc(&B.mean, N * 4)); CK(cudaMalloc(&B.rstd, N * 4));
+    CK(cudaMalloc(&B.dwp, (size_t)B.P * C * 4)); CK(cudaMalloc(&B.dbp, (size_t)B.P * C * 4));
+}
+static void release(MixBufs& B) {
+    for (void* p : {(void*)B.x32, (void*)B.dy32, (void*)B.dx32, (void*)B.x16, (void*)B.dy16, (void*)B.dx16, (void*)B.w,
+                    (void*)B.b, (void*)B.dw, (void*)B.db, (void*)B.mean, (void*)B.rstd, (void*)B.dwp, (void*)B.dbp}) CK(cudaFree(p));
+}
+// Variant v's main kernel on views `at` elements in (x, dy, dx alike), then (reduce) layernorm_backward_reduce.
+static void bwd_mixed(int v, MixBufs& B, int at, bool reduce = true) {
+    float* dx32 = B.dx32 + at; __nv_bfloat16* dx16 = B.dx16 + at;
+    const float* x32 = B.x32 + at; const __nv_bfloat16* x16 = B.x16 + at;
+    const float* dy32 = B.dy32 + at; const __nv_bfloat16* dy16 = B.dy16 + at;
+#define ARGS B.dwp, B.dbp
+#define TAIL B.w, B.mean, B.rstd, B.N, B.C, B.R
+    switch (v) {
+        case 0: layernorm_backward<<<B.P, 256>>>(dx32, ARGS, dy32, x32, TAIL); break;
+        case 1: layernorm_backward_f32_f32_f32_acc<<<B.P, 256>>>(dx32, ARGS, dy32, x32, TAIL); break;
+        case 2: layernorm_backward_bf16_f32_f32_acc<<<B.P, 256>>>(dx32, ARGS, dy16, x32, TAIL); break;
+        case 3: layernorm_backward_bf16_f32_f32<<<B.P, 256>>>(dx32, ARGS, dy16, x32, TAIL); break;
+        case 4: layernorm_backward_f32_f32_bf16<<<B.P, 256>>>(dx16, ARGS, dy32, x32, TAIL); break;
+        case 5: layernorm_backward_bf16_f32_bf16<<<B.P, 256>>>(dx16, ARGS, dy16, x32, TAIL); break;
+        default: layernorm_backward_bf16_bf16_bf16<<<B.P, 256>>>(dx16, ARGS, dy16, x16, TAIL);
+    }
+#undef ARGS
+#undef TAIL
+    if (reduce) layernorm_backward_reduce<<<(B.C + 31) / 32, 256>>>(B.dw, B.db, B.dwp, B.dbp, B.P, B.C);
+}
+// mean/rstd for variant v's x: the forward of its storage type (out into the dx buffer of that type: scratch).
+static void stats_mixed(int v, MixBufs& B, int at) {
+    if (BWD_VARIANTS[v].x16) {
+        layernorm_forward_bf16<<<(B.N + 7) / 8, 256>>>(B.dx16, B.mean, B.rstd, B.x16 + at, B.w, B.b, B.N, B.C, 1e-5f);
+    } else {
+        layernorm_forward<<<(B.N + 7) / 8, 256>>>(B.dx32, B.mean, B.rstd, B.x32 + at, B.w, B.b, B.N, B.C, 1e-5f);
+    }
+}
+
+static void upload_as(void* f32dst, void* bf16dst, const std::vector<float>& v, int at) {
+    std::vector<uint16_t> h(v.size());
+    for (size_t i = 0; i < v.size(); i++) h[i] = to_bf16(v[i]);
+    CK(cudaMemcpy((float*)f32dst + at, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy((uint16_t*)bf16dst + at, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
+}
+
+// Every variant on one shape: outputs poisoned (dx pre-filled for _acc: expected = prefill + dx), dx normwise against
+// kappa-scaled terms (< 1e-5 f32, < 1e-2 bf16), dweight/dbias < 1e-5 of their norm, a second run bit-identical.
+static bool validate_mixed(int N, int C, int R, int at, std::mt19937& rng) {
+    std::normal_distribution<float> nd(0.f, 1.f);
+    const size_t n = (size_t)N * C;
+    std::vector<float> x(n), g(n), w(C), b(C), pre(n);
+    for (auto& v : x) v = 3.0f + 2.0f * nd(rng);
+    for (auto& v : g) v = nd(rng);
+    for (auto& v : w) v = 1.0f + 0.1f * nd(rng);
+    for (auto& v : b) v = 0.1f * nd(rng);
+    for (auto& v : pre) v = nd(rng);
+    MixBufs B; alloc(B, N, C, R);
+    upload_as(B.x32, B.x16, x, at);
+    upload_as(B.dy32, B.dy16, g, at);
+    CK(cudaMemcpy(B.w, w.data(), C * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(B.b, b.data(), C * 4, cudaMemcpyHostToDevice));
+    bool ok = true;
+    for (int v = 0; v < NUM_BWD_VARIANTS; v++) {
+        const BwdVariant& V = BWD_VARIANTS[v];
+        std::vector<float> xs(x), gs(g);  // the values as stored
+        if (V.x16) for (auto& e : xs) e = from_bf16(to_bf16(e));
+        if (V.dy16) for (auto& e : gs) e = from_bf16(to_bf16(e));
+        std::vector<double> rdx(n), sdx(n), rdw(C, 0), rdb(C, 0);
+        for (int t = 0; t < N; t++) {
+            const float* xr = &xs[(size_t)t * C];
+            const float* gr = &gs[(size_t)t * C];
+            double m = 0; for (int i = 0; i < C; i++) m += xr[i]; m /= C;
+            double var = 0; for (int i = 0; i < C; i++) var += (xr[i] - m) * (xr[i] - m); var /= C;
+            const double s = 1.0 / std::sqrt(var + 1e-5);
+            double xmax = 0; for (int i = 0; i < C; i++) xmax = std::max(xmax, (double)std::fabs(xr[i]));
+            const double kappa = std::max(1.0, xmax * s);
+            double a = 0, bb = 0;
+            for (int i = 0; i < C; i++) {
+                const double xh = (xr[i] - m) * s, dn = (double)gr[i] * w[i];
+                a += dn; bb += dn * xh; rdw[i] += gr[i] * xh; rdb[i] += gr[i];
+            }
+            a /= C; bb /= C;
+            for (int i = 0; i < C; i++) {
+                const size_t e = (size_t)t * C + i;
+                const double xh = (xr[i] - m) * s, dn = (double)gr[i] * w[i];
+                rdx[e] = s * (dn - a - xh * bb);
+                sdx[e] = kappa * s * (std::fabs(dn) + std::fabs(a) + std::fabs(xh * bb));
+                if (V.acc) { rdx[e] += pre[e]; sdx[e] += std::fabs(pre[e]); }
+            }
+        }
+        std::vector<float> first_dx, first_dw, first_db;
+        for (int run = 0; run < 2; run++) {
+            CK(cudaMemset(B.mean, 0xff, N * 4)); CK(cudaMemset(B.rstd, 0xff, N * 4));
+            stats_mixed(v, B, at);
+            if (V.acc) CK(cudaMemcpy(B.dx32 + at, pre.data(), n * 4, cudaMemcpyHostToDevice));
+            else if (V.dx16) CK(cudaMemset(B.dx16, 0xff, (n + 8) * 2));
+            else CK(cudaMemset(B.dx32, 0xff, (n + 8) * 4));
+            CK(cudaMemset(B.dw, 0xff, C * 4)); CK(cudaMemset(B.db, 0xff, C * 4));
+            CK(cudaMemset(B.dwp, 0xff, (size_t)B.P * C * 4)); CK(cudaMemset(B.dbp, 0xff, (size_t)B.P * C * 4));
+            bwd_mixed(v, B, at); CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
+            std::vector<float> dx(n), dw(C), db(C);
+            if (V.dx16) {
+                std::vector<uint16_t> h(n);
+                CK(cudaMemcpy(h.data(), B.dx16 + at, n * 2, cudaMemcpyDeviceToHost));
+                for (size_t i = 0; i < n; i++) dx[i] = from_bf16(h[i]);
+            } else {
+                CK(cudaMemcpy(dx.data(), B.dx32 + at, n * 4, cudaMemcpyDeviceToHost));
+            }
+            CK(cudaMemcpy(dw.data(), B.dw, C * 4, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(db.data(), B.db, C * 4, cudaMemcpyDeviceToHost));
+            if (run == 0) {
+                const double edx = norm_rel(dx, rdx, &sdx), ew = std::max(norm_rel(dw, rdw), norm_rel(db, rdb));
+                if (!(edx < (V.dx16 ? 1e-2 : 1e-5)) || !(ew < 1e-5)) {
+                    printf("  FAIL bwd %s N=%d C=%d R=%d at=%d: dx rel err %.3g, dweight/dbias %.3g\n", V.name, N, C, R,
+                           at, edx, ew);
+                    ok = false;
+                }
+                first_dx = dx; first_dw = dw; first_db = db;
+            } else if (memcmp(dx.data(), first_dx.data(), n * 4) || memcmp(dw.data(), first_dw.data(), C * 4)
+                       || memcmp(db.data(), first_db.data(), C * 4)) {
+                printf("  FAIL bwd %s N=%d C=%d R=%d at=%d: not bit-identical on rerun\n", V.name, N, C, R, at);
+                ok = false;
+            }
+        }
+    }
+    release(B);
+    return ok;
+}
+
+__global__ void lab_fill(float* p, __nv_bfloat16* h, size_t n, unsigned seed, float mean, float scale) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        unsigned u = (unsigned)i * 2654435761u ^ seed;
+        u ^= u >> 15; u *= 2246822519u; u ^= u >> 13; u *= 3266489917u; u ^= u >> 16;
+        const float v = mean + scale * ((u >> 8) * (1.0f / 16777216.0f) - 0.5f);  // uniform, std = scale / sqrt(12)
+        p[i] = v;
+        h[i] = __float2bfloat16_rn(v);
+    }
+}
+
+// Training shapes at batch 128, 224 px (femto dims 48/96/192/288, tiny 96/192/384/576): the stem's mid norm at 112^2,
+// stages 1-4 at 56^2, 28^2, 14^2, 7^2, the MLP head's norm (4 x the last dim, N = 128). Bytes per element: x + dy +
+// dx (+ dx read back for _acc) in each variant's types, + 8N stats + the partials written and read (16 P C).
+static void time_bwd_mixed(void* flush, size_t flush_bytes) {
+    struct Shape { int N, C; const char* what; } shapes[] = {
+            {1605632, 24, "femto stem.norm1"}, {401408, 48, "femto 1"}, {100352, 96, "femto 2"}, {25088, 192, "femto 3"},
+            {6272, 288, "femto 4"}, {128, 1152, "femto head"}, {1605632, 48, "tiny stem.norm1"}, {401408, 96, "tiny 1"},
+            {100352, 192, "tiny 2"}, {25088, 384, "tiny 3"}, {6272, 576, "tiny 4"}, {128, 2304, "tiny head"}};
+    std::vector<std::string> summary;
+    for (auto s : shapes) {
+        const int R = rows_per_block(s.N, 0, 3);
+        MixBufs B; alloc(B, s.N, s.C, R);
+        const size_t n = (size_t)s.N * s.C;
+        lab_fill<<<1024, 256>>>(B.x32, B.x16, n, 17u, 3.0f, 7.0f);
+        lab_fill<<<1024, 256>>>(B.dy32, B.dy16, n, 29u, 0.0f, 3.5f);
+        lab_fill<<<1024, 256>>>(B.dx32, B.dx16, n, 43u, 0.0f, 3.5f);
+        std::vector<float> wb(s.C, 1.0f);
+        CK(cudaMemcpy(B.w, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(B.b, wb.data(), s.C * 4, cudaMemcpyHostToDevice));
+        layernorm_forward<<<(s.N + 7) / 8, 256>>>(B.dx32, B.mean, B.rstd, B.x32, B.w, B.b, s.N, s.C, 1e-5f);
+        CK(cudaDeviceSynchronize());
+        const float red_us = time_ms([&] {
+            layernorm_backward_reduce<<<(B.C + 31) / 32, 256>>>(B.dw, B.db, B.dwp, B.dbp, B.P, B.C);
+        }, flush, flush_bytes, 30) * 1e3f;
+        char line[1024];
+        int len = snprintf(line, sizeof line, "| %s | %d | %d | %.1f |", s.what, s.N, s.C, red_us);
+        for (int v = 0; v < NUM_BWD_VARIANTS; v++) {
+            const BwdVariant& V = BWD_VARIANTS[v];
+            const double per = (V.dy16 ? 2 : 4) + (V.x16 ? 2 : 4) + (V.dx16 ? 2 : 4) * (V.acc ? 2 : 1);
+            const double bytes = per * n + 8.0 * s.N + 16.0 * B.P * s.C, floor_us = bytes / g_copy_bps * 1e6;
+            const float main_us = time_ms([&] { bwd_mixed(v, B, 0, false); }, flush, flush_bytes, 30) * 1e3f;
+            const float all_us = time_ms([&] { bwd_mixed(v, B, 0, true); }, flush, flush_bytes, 30) * 1e3f;
+            printf("bwd %-24s %-16s N=%-8d C=%-5d P=%-4d main %8.1f us (%3.0f%% of %.1f us floor), +reduce %8.1f us\n",
+                   V.name, s.what, s.N, s.C, B.P, main_us, 100 * floor_us / main_us, floor_us, all_us);
+            len += snprintf(line + len, sizeof line - len, " %.1f / %.1f (%.0f%%) |", main_us, all_us,
+                            100 * floor_us / main_us);
+        }
+        summary.push_back(line);
+        release(B);
+    }
+    printf("\nbackward variants summary (us: main / main + reduce (main's %% of its floor); floor = bytes / measured copy)\n");
+    printf("| shape | N | C | reduce alone |");
+    for (int v = 0; v < NUM_BWD_VARIANTS; v++) printf(" %s |", BWD_VARIANTS[v].name);
+    printf("\n");
+    for (auto& l : summary) printf("%s\n", l.c_str());
+}
+
 int main(int argc, char** argv) {
     // --check: validate everything, no timing (e.g. under compute-sanitizer); --bf16: the bf16 forward alone.
     const bool check_only = argc > 1 && !strcmp(argv[1], "--check");
     const bool bf16_only = argc > 1 && !strcmp(argv[1], "--bf16");
     const bool fold_only = argc > 1 && !strcmp(argv[1], "--fold");
+    const bool bwd_only = argc > 1 && !strcmp(argv[1], "--bwd");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount;
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
 
@@ -538,7 +750,7 @@ int main(int argc, char** argv) {
     int Ns[] = {1, 7, 33, 1000, 4097};
     int Cs[] = {1, 3, 42, 48, 85, 96, 170, 192, 288, 768, 1023};
     int fails = 0, cases = 0;
-    if (!bf16_only && !fold_only) {
+    if (!bf16_only && !fold_only && !bwd_only) {
         for (int N : Ns) for (int C : Cs) for (int R : {0, 1, 13}) {
             cases++;
             if (!validate(N, C, rows_per_block(N, R, 3), rng)) fails++;
@@ -546,7 +758,7 @@ int main(int argc, char** argv) {
         printf("validation: %d cases (fwd v1-4 + v4 on 2 other grids, bwd v1-3 + v3 rerun bit-identical), %d failed\n",
                cases, fails);
     }
-    {
+    if (!bwd_only) {
         int bf16_cases = 0, bf16_fails = 0;
         for (int N : Ns) for (int C : {1, 3, 12, 42, 44, 48, 52, 85, 96, 170, 192, 288, 384, 576, 768, 776, 1023}) {
             bf16_cases++;
@@ -556,6 +768,17 @@ int main(int argc, char** argv) {
                "mainline, the no-affine fold variants bf16 / f32 -> bf16 / 2-byte offset, each with and without "
                "mean/rstd), %d failed\n", bf16_cases, bf16_fails);
         fails += bf16_fails;
+    }
+    if (!bf16_only && !fold_only) {
+        int mix_cases = 0, mix_fails = 0;
+        for (int N : {1, 7, 33, 4097}) for (int C : {1, 3, 24, 37, 48, 85, 96, 192, 288, 576, 768, 776, 1023})
+            for (int R : {0, 13}) for (int at : {0, 1}) {
+                mix_cases++;
+                if (!validate_mixed(N, C, rows_per_block(N, R, 3), at, rng)) mix_fails++;
+            }
+        printf("backward variants validation: %d cases x %d variants (offsets 0 and 1, dx pre-filled for _acc, rerun "
+               "bit-identical), %d failed\n", mix_cases, NUM_BWD_VARIANTS, mix_fails);
+        fails += mix_fails;
     }
     if (check_only) return fails ? 1 : 0;
     if (fails) printf("WARNING: validation failed; timings below are of kernels that are wrong somewhere\n");
@@ -569,6 +792,11 @@ int main(int argc, char** argv) {
         g_copy_bps = 2.0 * bytes / ms * 1e3;
         printf("copy D2D %zu MB: %.3f ms, %.0f GB/s (read+write)\n", bytes >> 20, ms, 2.0 * bytes / ms / 1e6);
         CK(cudaFree(s)); CK(cudaFree(d));
+    }
+    if (bwd_only) {
+        time_bwd_mixed(flush, flush_bytes);
+        CK(cudaFree(flush));
+        return 0;
     }
     if (bf16_only || fold_only) {
         if (bf16_only) time_bf16(flush, flush_bytes);
@@ -636,6 +864,7 @@ int main(int argc, char** argv) {
     time_bf16(flush, flush_bytes);
     printf("\n");
     time_fold(flush, flush_bytes);
+    time_bwd_mixed(flush, flush_bytes);
     CK(cudaFree(flush));
     return 0;
 }

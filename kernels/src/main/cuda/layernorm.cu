@@ -1,19 +1,22 @@
 // LayerNorm over the channel (last, contiguous) dimension of an NHWC tensor seen as [N tokens, C].
 // The forward stores f32 (layernorm_forward) or bf16 (layernorm_forward_bf16, the inference activations) from one
 // template on the storage type T: statistics and math are f32 either way, and bf16 is rounded once, at the store.
-// The backward is f32 (training). Each kernel chooses a path by C (kernels/lab/NOTES.md has the measurements):
+// The backward (training) is one template on the storage types of dinp, dout and x with f32 math, statistics (the
+// forward's mean/rstd) and partials: layernorm_backward (f32) and layernorm_backward_<dout>_<x>_<dinp>[_acc], where
+// _acc adds dx into dinp (the residual stream's f32 gradient). Each kernel chooses a path by C (kernels/lab/NOTES.md
+// has the measurements):
 //   - register groups (forward C <= 768, backward C <= 384; scalar path C <= 96): a token is held in registers by a
 //     group of G = 4..32 lanes, several tokens per warp when C is small, so x (and dout) are read from DRAM once;
 //   - backward 384 < C <= 768: a warp per token, dweight/dbias partials in shared memory;
 //   - longer rows: a warp per token (the backward then re-reads x and dout in a column pass).
 // 16-byte loads (a float4, or 8 bf16) when C is a multiple of that unit and the pointers allow it, scalar loads
-// otherwise (odd C, views at odd offsets).
+// otherwise (odd C, views at odd offsets); the backward's unit is 4 values for every type (8 bytes of bf16).
 //
 // Launch geometry (the Java catalog computes it; see LayerNormKernels):
 //   layernorm_forward(_bf16)   block 256 (8 warps), grid ceil(N / (8 * ln_tokens_per_warp(C, V))), V = values per
 //                              16-byte unit (4 f32, 8 bf16); any grid is correct (grid-stride), a larger one only
 //                              leaves blocks without work
-//   layernorm_backward         block 256, grid ceil(N / rows_per_block); writes one partial row per block;
+//   layernorm_backward(_*)     block 256, grid ceil(N / rows_per_block); writes one partial row per block;
 //                              rows_per_block = ceil(N / (3 * SMs)): one wave of 3 blocks per SM
 //   layernorm_backward_reduce  block 256, grid ceil(C / 32)
 #include "common.cuh"
@@ -108,22 +111,27 @@ __device__ __forceinline__ void zero_unit(float (&d)[V]) {
     for (int j = 0; j < V; j++) d[j] = 0.0f;
 }
 
-// Streaming store: neither kernel re-reads what it writes, so it need not displace inputs from L2. bf16 is rounded
-// to nearest even here, the one rounding of the forward.
-template <int V, typename T>
+// Streaming store: neither kernel re-reads what it writes, so it need not displace inputs from L2 (STREAM = false: a
+// plain store, the backward's long-row path). bf16 is rounded to nearest even here, the one rounding of the output.
+template <bool STREAM, typename T>
+__device__ __forceinline__ void ln_st(T* p, const T& v) {
+    if constexpr (STREAM) __stcs(p, v); else *p = v;
+}
+
+template <int V, typename T, bool STREAM = true>
 __device__ __forceinline__ void store_unit(T* __restrict__ p, int unit, const float (&d)[V]) {
     if constexpr (std::is_same_v<T, float>) {
         static_assert(V == 1 || V == 4, "f32 stores are a float or a float4");
-        if constexpr (V == 4) __stcs(reinterpret_cast<float4*>(p) + unit, make_float4(d[0], d[1], d[2], d[3]));
-        else __stcs(p + unit, d[0]);
+        if constexpr (V == 4) ln_st<STREAM>(reinterpret_cast<float4*>(p) + unit, make_float4(d[0], d[1], d[2], d[3]));
+        else ln_st<STREAM>(p + unit, d[0]);
     } else if constexpr (V == 1) {
-        __stcs(p + unit, __float2bfloat16_rn(d[0]));
+        ln_st<STREAM>(p + unit, __float2bfloat16_rn(d[0]));
     } else {
         bf16_unit_raw<V> raw;
         __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&raw);
 #pragma unroll
         for (int i = 0; i < V / 2; i++) h[i] = __floats2bfloat162_rn(d[2 * i], d[2 * i + 1]);
-        __stcs(reinterpret_cast<bf16_unit_raw<V>*>(p) + unit, raw);
+        ln_st<STREAM>(reinterpret_cast<bf16_unit_raw<V>*>(p) + unit, raw);
     }
 }
 
@@ -315,16 +323,44 @@ extern "C" __global__ void __launch_bounds__(256) layernorm_forward_f32_bf16(__n
 // ------------------------------------------------------------------------------------------ backward
 // dx = rstd * (dout * w - mean(dout * w) - xhat * mean(dout * w * xhat)), xhat = (x - mean) * rstd;
 // dweight += dout * xhat, dbias += dout, summed over the block's rows into its partial row.
+//
+// One template on the storage types serves every variant: TG = dinp, TD = dout, TX = inp (each float or bf16), and
+// ACC: false overwrites dinp with dx, true adds dx into it (dinp += dx: each unit of dinp read back and written by the
+// thread that computed it, no separate add pass), for the residual stream's gradient, where the shortcut's share is
+// already in the buffer. ACC needs f32 dinp: the residual stream and its gradient are f32 in every program, and a
+// bf16 read-modify-write would round the sum at every accumulation. mean/rstd come from the forward (f32 [N]); all
+// math, the statistics and the partials are f32 whatever the storage, and a bf16 dinp is rounded once, at the store.
+// The vector unit is 4 values for every type (a float4, or 8 bytes of bf16), so the paths, their C limits and the
+// geometry are the f32 ones: the limit of 3 units per lane is a register budget (x, dout, w, then xhat and dout * w
+// per value), which 8-value bf16 units would double.
+
+// Whether a view may be read or written in units of V values of T (the vector path).
+template <int V, typename T>
+__device__ __forceinline__ bool ln_unit_aligned(const T* p) { return ln_aligned<V * (int)sizeof(T)>(p); }
+
+// Unit u of dinp = r (ACC false), or dinp + r (ACC true: the same thread reads the unit back first; nothing else
+// touches it in the kernel). STREAM: the evict-first store (see store_unit).
+template <bool ACC, bool STREAM, int V, typename TG>
+__device__ __forceinline__ void ln_store_dx(TG* __restrict__ dx, int u, float (&r)[V]) {
+    if constexpr (ACC) {
+        static_assert(std::is_same_v<TG, float>, "dinp += dx is f32 (the residual stream's gradient)");
+        float old[V];
+        load_unit<V>(old, dx, u);
+#pragma unroll
+        for (int j = 0; j < V; j++) r[j] = old[j] + r[j];
+    }
+    store_unit<V, TG, STREAM>(dx, u, r);
+}
 
 // Register groups over rows [r0, r1) of this block: each lane keeps the dweight/dbias sums of the channels it owns
 // (the same channels for every row its group handles) in registers, so x and dout are read from DRAM exactly once.
 // At the end the groups of a warp are combined by an xor butterfly and the warps in fixed order through `red`
 // (2 * LN_BACKWARD_MAX_GROUP_C floats of shared memory): which thread adds which value in which order depends only on
 // (block, thread), so the partial rows, and the reduced dweight/dbias, are bit-identical run to run.
-template <int G, int K, int V>
-__device__ __forceinline__ void ln_backward_groups(float* __restrict__ dinp, float* __restrict__ dweight_partial,
-                                                   float* __restrict__ dbias_partial, const float* __restrict__ dout,
-                                                   const float* __restrict__ inp, const float* __restrict__ weight,
+template <typename TG, typename TD, typename TX, bool ACC, int G, int K, int V>
+__device__ __forceinline__ void ln_backward_groups(TG* __restrict__ dinp, float* __restrict__ dweight_partial,
+                                                   float* __restrict__ dbias_partial, const TD* __restrict__ dout,
+                                                   const TX* __restrict__ inp, const float* __restrict__ weight,
                                                    const float* __restrict__ mean, const float* __restrict__ rstd,
                                                    int N, int C, int rows_per_block, float* red) {
     constexpr int GPW = WARP_SIZE / G;
@@ -342,8 +378,8 @@ __device__ __forceinline__ void ln_backward_groups(float* __restrict__ dinp, flo
         const int row = base + grp;
         const bool live = row < r1;
         const float m = live ? mean[row] : 0.0f, s = live ? rstd[row] : 0.0f;
-        const float* x = inp + (size_t)row * C;
-        const float* g = dout + (size_t)row * C;
+        const TX* x = inp + (size_t)row * C;
+        const TD* g = dout + (size_t)row * C;
         // Padding units and dead rows load zeros: they add exactly 0 to every sum below.
         float xh[K][V], dn[K][V];
 #pragma unroll
@@ -371,7 +407,7 @@ __device__ __forceinline__ void ln_backward_groups(float* __restrict__ dinp, flo
         const float mean_dn = group_sum<G>(sum_dn) / C;
         const float mean_dnx = group_sum<G>(sum_dnx) / C;
         if (!live) continue;
-        float* dx = dinp + (size_t)row * C;
+        TG* dx = dinp + (size_t)row * C;
 #pragma unroll
         for (int k = 0; k < K; k++) {
             const int u = sub + G * k;
@@ -379,7 +415,7 @@ __device__ __forceinline__ void ln_backward_groups(float* __restrict__ dinp, flo
                 float r[V];
 #pragma unroll
                 for (int j = 0; j < V; j++) r[j] = s * (dn[k][j] - mean_dn - xh[k][j] * mean_dnx);
-                store_unit<V>(dx, u, r);
+                ln_store_dx<ACC, true, V>(dx, u, r);
             }
         }
     }
@@ -419,16 +455,82 @@ __device__ __forceinline__ void ln_backward_groups(float* __restrict__ dinp, flo
     }
 }
 
+// The warp-per-row paths' passes over one row, in units of V values (4: the vector path, 1: scalar). First pass of
+// the shared-memory path: sum_dn += sum of dout * w, sum_dnx += sum of dout * w * xhat, and the row's dout * xhat and
+// dout added into this warp's partial slices pw/pb (a float4 at a time on the vector path).
+template <int V, typename TD, typename TX>
+__device__ __forceinline__ void ln_row_sums_partials(float& sum_dn, float& sum_dnx, float* pw, float* pb,
+                                                     const TX* __restrict__ x, const TD* __restrict__ g,
+                                                     const float* __restrict__ weight, float m, float s, int C,
+                                                     int lane) {
+    for (int i = lane; i < C / V; i += WARP_SIZE) {
+        float v[V], gg[V], w[V], h[V], d[V];
+        load_unit<V>(v, x, i); load_unit<V>(gg, g, i); load_unit<V>(w, weight, i);
+#pragma unroll
+        for (int j = 0; j < V; j++) { h[j] = (v[j] - m) * s; d[j] = gg[j] * w[j]; }
+        float t = d[0], q = d[0] * h[0];
+#pragma unroll
+        for (int j = 1; j < V; j++) { t += d[j]; q += d[j] * h[j]; }
+        sum_dn += t;
+        sum_dnx += q;
+        if constexpr (V == 4) {
+            float4* pw4 = reinterpret_cast<float4*>(pw);
+            float4* pb4 = reinterpret_cast<float4*>(pb);
+            float4 a = pw4[i], b = pb4[i];
+            a.x += gg[0] * h[0]; a.y += gg[1] * h[1]; a.z += gg[2] * h[2]; a.w += gg[3] * h[3];
+            b.x += gg[0]; b.y += gg[1]; b.z += gg[2]; b.w += gg[3];
+            pw4[i] = a;
+            pb4[i] = b;
+        } else {
+            pw[i] += gg[0] * h[0];
+            pb[i] += gg[0];
+        }
+    }
+}
+
+// First pass of the long-row path: the same sums, with sum_dnx still unscaled by rstd (sum of dout * w * (x - mean)).
+template <int V, typename TD, typename TX>
+__device__ __forceinline__ void ln_row_sums(float& sum_dn, float& sum_dnx, const TX* __restrict__ x,
+                                            const TD* __restrict__ g, const float* __restrict__ weight, float m,
+                                            int C, int lane) {
+    for (int i = lane; i < C / V; i += WARP_SIZE) {
+        float v[V], gg[V], w[V], d[V];
+        load_unit<V>(v, x, i); load_unit<V>(gg, g, i); load_unit<V>(w, weight, i);
+#pragma unroll
+        for (int j = 0; j < V; j++) d[j] = gg[j] * w[j];
+        float t = d[0], q = d[0] * (v[0] - m);
+#pragma unroll
+        for (int j = 1; j < V; j++) { t += d[j]; q += d[j] * (v[j] - m); }
+        sum_dn += t;
+        sum_dnx += q;
+    }
+}
+
+// Second pass: dx from the re-read row (L1/L2), written or added (ACC) to dinp's row.
+template <bool ACC, bool STREAM, int V, typename TG, typename TD, typename TX>
+__device__ __forceinline__ void ln_row_dx(TG* __restrict__ dx, const TX* __restrict__ x, const TD* __restrict__ g,
+                                          const float* __restrict__ weight, float m, float s, float mean_dn,
+                                          float mean_dnx, int C, int lane) {
+    for (int i = lane; i < C / V; i += WARP_SIZE) {
+        float v[V], gg[V], w[V], r[V];
+        load_unit<V>(v, x, i); load_unit<V>(gg, g, i); load_unit<V>(w, weight, i);
+#pragma unroll
+        for (int j = 0; j < V; j++) r[j] = s * (gg[j] * w[j] - mean_dn - (v[j] - m) * s * mean_dnx);
+        ln_store_dx<ACC, STREAM, V>(dx, i, r);
+    }
+}
+
 // One warp per row for rows too long for register groups but at most LN_BACKWARD_MAX_SHARED_C channels: the row is
 // read twice (sums, then dx; the second read comes from L1/L2 right after the first), and during the first read each
 // warp adds dout * xhat and dout into its own [2][C] slice of `part` (shared memory). A lane always touches the same
 // channels of its slice, so no synchronisation is needed until the 8 slices are summed in warp order at the end:
 // deterministic, and x and dout come from DRAM once (the column pass below reads them a second time).
-__device__ __forceinline__ void ln_backward_warp_rows_shared(float* __restrict__ dinp,
+template <typename TG, typename TD, typename TX, bool ACC>
+__device__ __forceinline__ void ln_backward_warp_rows_shared(TG* __restrict__ dinp,
                                                              float* __restrict__ dweight_partial,
                                                              float* __restrict__ dbias_partial,
-                                                             const float* __restrict__ dout,
-                                                             const float* __restrict__ inp,
+                                                             const TD* __restrict__ dout,
+                                                             const TX* __restrict__ inp,
                                                              const float* __restrict__ weight,
                                                              const float* __restrict__ mean,
                                                              const float* __restrict__ rstd,
@@ -444,59 +546,17 @@ __device__ __forceinline__ void ln_backward_warp_rows_shared(float* __restrict__
     __syncwarp();  // zeroed by lane c % 32, updated below by the lane that owns float4 c / 4 on the vector path
 
     for (int row = r0 + warp; row < r1; row += warps) {
-        const float* x = inp + (size_t)row * C;
-        const float* g = dout + (size_t)row * C;
-        float* dx = dinp + (size_t)row * C;
+        const TX* x = inp + (size_t)row * C;
+        const TD* g = dout + (size_t)row * C;
+        TG* dx = dinp + (size_t)row * C;
         const float m = mean[row], s = rstd[row];
         float sum_dn = 0.0f, sum_dnx = 0.0f;
-        if (vec) {
-            const float4* x4 = reinterpret_cast<const float4*>(x);
-            const float4* g4 = reinterpret_cast<const float4*>(g);
-            const float4* w4 = reinterpret_cast<const float4*>(weight);
-            float4* pw4 = reinterpret_cast<float4*>(pw);
-            float4* pb4 = reinterpret_cast<float4*>(pb);
-            for (int i = lane; i < C / 4; i += WARP_SIZE) {
-                const float4 v = x4[i], gg = g4[i], w = w4[i];
-                const float h0 = (v.x - m) * s, h1 = (v.y - m) * s, h2 = (v.z - m) * s, h3 = (v.w - m) * s;
-                const float d0 = gg.x * w.x, d1 = gg.y * w.y, d2 = gg.z * w.z, d3 = gg.w * w.w;
-                sum_dn += d0 + d1 + d2 + d3;
-                sum_dnx += d0 * h0 + d1 * h1 + d2 * h2 + d3 * h3;
-                float4 a = pw4[i], b = pb4[i];
-                a.x += gg.x * h0; a.y += gg.y * h1; a.z += gg.z * h2; a.w += gg.w * h3;
-                b.x += gg.x; b.y += gg.y; b.z += gg.z; b.w += gg.w;
-                pw4[i] = a;
-                pb4[i] = b;
-            }
-        } else {
-            for (int i = lane; i < C; i += WARP_SIZE) {
-                const float h = (x[i] - m) * s, gi = g[i], d = gi * weight[i];
-                sum_dn += d;
-                sum_dnx += d * h;
-                pw[i] += gi * h;
-                pb[i] += gi;
-            }
-        }
+        if (vec) ln_row_sums_partials<4>(sum_dn, sum_dnx, pw, pb, x, g, weight, m, s, C, lane);
+        else ln_row_sums_partials<1>(sum_dn, sum_dnx, pw, pb, x, g, weight, m, s, C, lane);
         const float mean_dn = warp_sum(sum_dn) / C;
         const float mean_dnx = warp_sum(sum_dnx) / C;
-        if (vec) {
-            const float4* x4 = reinterpret_cast<const float4*>(x);
-            const float4* g4 = reinterpret_cast<const float4*>(g);
-            const float4* w4 = reinterpret_cast<const float4*>(weight);
-            float4* dx4 = reinterpret_cast<float4*>(dx);
-            for (int i = lane; i < C / 4; i += WARP_SIZE) {
-                const float4 v = x4[i], gg = g4[i], w = w4[i];
-                float4 r;
-                r.x = s * (gg.x * w.x - mean_dn - (v.x - m) * s * mean_dnx);
-                r.y = s * (gg.y * w.y - mean_dn - (v.y - m) * s * mean_dnx);
-                r.z = s * (gg.z * w.z - mean_dn - (v.z - m) * s * mean_dnx);
-                r.w = s * (gg.w * w.w - mean_dn - (v.w - m) * s * mean_dnx);
-                __stcs(dx4 + i, r);
-            }
-        } else {
-            for (int i = lane; i < C; i += WARP_SIZE) {
-                __stcs(dx + i, s * (g[i] * weight[i] - mean_dn - (x[i] - m) * s * mean_dnx));
-            }
-        }
+        if (vec) ln_row_dx<ACC, true, 4>(dx, x, g, weight, m, s, mean_dn, mean_dnx, C, lane);
+        else ln_row_dx<ACC, true, 1>(dx, x, g, weight, m, s, mean_dn, mean_dnx, C, lane);
     }
     __syncthreads();
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
@@ -513,11 +573,12 @@ __device__ __forceinline__ void ln_backward_warp_rows_shared(float* __restrict__
 // One warp per row, then a column pass over the same rows (thread per channel, rows in order) for the partials. For
 // rows longer than LN_BACKWARD_MAX_SHARED_C: the column pass re-reads x and dout (from DRAM once the tensor exceeds
 // L2). The mainline until round 2 (lab v2).
-__device__ __forceinline__ void ln_backward_rows_then_columns(float* __restrict__ dinp,
+template <typename TG, typename TD, typename TX, bool ACC>
+__device__ __forceinline__ void ln_backward_rows_then_columns(TG* __restrict__ dinp,
                                                               float* __restrict__ dweight_partial,
                                                               float* __restrict__ dbias_partial,
-                                                              const float* __restrict__ dout,
-                                                              const float* __restrict__ inp,
+                                                              const TD* __restrict__ dout,
+                                                              const TX* __restrict__ inp,
                                                               const float* __restrict__ weight,
                                                               const float* __restrict__ mean,
                                                               const float* __restrict__ rstd,
@@ -529,55 +590,24 @@ __device__ __forceinline__ void ln_backward_rows_then_columns(float* __restrict_
     const int r1 = min(N, r0 + rows_per_block);
 
     for (int row = r0 + warp; row < r1; row += warps) {
-        const float* x = inp + (size_t)row * C;
-        const float* g = dout + (size_t)row * C;
-        float* dx = dinp + (size_t)row * C;
+        const TX* x = inp + (size_t)row * C;
+        const TD* g = dout + (size_t)row * C;
+        TG* dx = dinp + (size_t)row * C;
         const float m = mean[row], s = rstd[row];
         float sum_dn = 0.0f, sum_dnx = 0.0f;
-        if (vec) {
-            const float4* x4 = reinterpret_cast<const float4*>(x);
-            const float4* g4 = reinterpret_cast<const float4*>(g);
-            const float4* w4 = reinterpret_cast<const float4*>(weight);
-            for (int i = lane; i < C / 4; i += WARP_SIZE) {
-                float4 v = x4[i], gg = g4[i], w = w4[i];
-                float d0 = gg.x * w.x, d1 = gg.y * w.y, d2 = gg.z * w.z, d3 = gg.w * w.w;
-                sum_dn += d0 + d1 + d2 + d3;
-                sum_dnx += d0 * (v.x - m) + d1 * (v.y - m) + d2 * (v.z - m) + d3 * (v.w - m);
-            }
-        } else {
-            for (int i = lane; i < C; i += WARP_SIZE) {
-                float d = g[i] * weight[i];
-                sum_dn += d;
-                sum_dnx += d * (x[i] - m);
-            }
-        }
+        if (vec) ln_row_sums<4>(sum_dn, sum_dnx, x, g, weight, m, C, lane);
+        else ln_row_sums<1>(sum_dn, sum_dnx, x, g, weight, m, C, lane);
         const float mean_dn = warp_sum(sum_dn) / C;
         const float mean_dnx = warp_sum(sum_dnx) * s / C;
-        if (vec) {
-            const float4* x4 = reinterpret_cast<const float4*>(x);
-            const float4* g4 = reinterpret_cast<const float4*>(g);
-            const float4* w4 = reinterpret_cast<const float4*>(weight);
-            float4* dx4 = reinterpret_cast<float4*>(dx);
-            for (int i = lane; i < C / 4; i += WARP_SIZE) {
-                float4 v = x4[i], gg = g4[i], w = w4[i], r;
-                r.x = s * (gg.x * w.x - mean_dn - (v.x - m) * s * mean_dnx);
-                r.y = s * (gg.y * w.y - mean_dn - (v.y - m) * s * mean_dnx);
-                r.z = s * (gg.z * w.z - mean_dn - (v.z - m) * s * mean_dnx);
-                r.w = s * (gg.w * w.w - mean_dn - (v.w - m) * s * mean_dnx);
-                dx4[i] = r;
-            }
-        } else {
-            for (int i = lane; i < C; i += WARP_SIZE) {
-                dx[i] = s * (g[i] * weight[i] - mean_dn - (x[i] - m) * s * mean_dnx);
-            }
-        }
+        if (vec) ln_row_dx<ACC, false, 4>(dx, x, g, weight, m, s, mean_dn, mean_dnx, C, lane);
+        else ln_row_dx<ACC, false, 1>(dx, x, g, weight, m, s, mean_dn, mean_dnx, C, lane);
     }
 
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         float dw = 0.0f, db = 0.0f;
         for (int row = r0; row < r1; ++row) {
-            const float g = dout[(size_t)row * C + c];
-            dw += g * (inp[(size_t)row * C + c] - mean[row]) * rstd[row];
+            const float g = to_float(dout[(size_t)row * C + c]);
+            dw += g * (to_float(inp[(size_t)row * C + c]) - mean[row]) * rstd[row];
             db += g;
         }
         dweight_partial[(size_t)blockIdx.x * C + c] = dw;
@@ -585,23 +615,22 @@ __device__ __forceinline__ void ln_backward_rows_then_columns(float* __restrict_
     }
 }
 
-// dinp (overwritten) for rows [blockIdx.x * rows_per_block, +rows_per_block) and this block's partial sums of
-// dweight and dbias over the same rows, written to row blockIdx.x of the [gridDim.x, C] partial buffers. Partials
-// then a fixed-order reduction instead of atomics: the result is bit-for-bit repeatable. At most 85 registers, so 3
-// blocks of 256 fit an SM (the host sizes the grid to one such wave); without the bound ptxas takes 80 today, but
-// the wave arithmetic must not depend on that.
-extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward(float* __restrict__ dinp, float* __restrict__ dweight_partial,
-                                              float* __restrict__ dbias_partial, const float* __restrict__ dout,
-                                              const float* __restrict__ inp, const float* __restrict__ weight,
-                                              const float* __restrict__ mean, const float* __restrict__ rstd,
-                                              int N, int C, int rows_per_block) {
-    // 16-byte aligned: the vector path reads and writes it as float4. launch_bounds caps the block at 8 warps.
-    __shared__ __align__(16) float part[LN_BACKWARD_WARPS * 2 * LN_BACKWARD_MAX_SHARED_C];
-    const bool vec = ln_vector_shape(C) && aligned16(dinp) && aligned16(dout) && aligned16(inp) && aligned16(weight);
+// dinp for rows [blockIdx.x * rows_per_block, +rows_per_block) (written, or added to when ACC) and this block's
+// partial sums of dweight and dbias over the same rows, written to row blockIdx.x of the [gridDim.x, C] partial
+// buffers. Partials then a fixed-order reduction instead of atomics: the result is bit-for-bit repeatable. `part` is
+// the kernel's 48 KB of static shared memory (16-byte aligned: the vector paths use it as float4).
+template <typename TG, typename TD, typename TX, bool ACC>
+__device__ __forceinline__ void ln_backward(TG* __restrict__ dinp, float* __restrict__ dweight_partial,
+                                            float* __restrict__ dbias_partial, const TD* __restrict__ dout,
+                                            const TX* __restrict__ inp, const float* __restrict__ weight,
+                                            const float* __restrict__ mean, const float* __restrict__ rstd,
+                                            int N, int C, int rows_per_block, float* part) {
+    const bool vec = ln_vector_shape(C) && ln_unit_aligned<LN_F32_UNIT>(dinp) && ln_unit_aligned<LN_F32_UNIT>(dout)
+                     && ln_unit_aligned<LN_F32_UNIT>(inp) && aligned16(weight);
     const int units = vec ? C / 4 : C;
     const int g = ln_group_lanes(units, LN_GROUP_MAX_UNITS);
-#define LN_BWD_GROUPS(G, K, V) ln_backward_groups<G, K, V>(dinp, dweight_partial, dbias_partial, dout, inp, weight, \
-                                                           mean, rstd, N, C, rows_per_block, part)
+#define LN_BWD_GROUPS(G, K, V) ln_backward_groups<TG, TD, TX, ACC, G, K, V>(dinp, dweight_partial, dbias_partial, \
+                                                   dout, inp, weight, mean, rstd, N, C, rows_per_block, part)
     if (vec) {
         switch (g) {
             case 4: LN_BWD_GROUPS(4, 3, 4); return;
@@ -619,13 +648,94 @@ extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) l
     }
 #undef LN_BWD_GROUPS
     if (C <= LN_BACKWARD_MAX_SHARED_C) {
-        ln_backward_warp_rows_shared(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd, N, C,
-                                     rows_per_block, vec, part);
+        ln_backward_warp_rows_shared<TG, TD, TX, ACC>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean,
+                                                      rstd, N, C, rows_per_block, vec, part);
         return;
     }
-    ln_backward_rows_then_columns(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd, N, C,
-                                  rows_per_block, vec);
+    ln_backward_rows_then_columns<TG, TD, TX, ACC>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd,
+                                                   N, C, rows_per_block, vec);
 }
+
+// The kernels: ln_backward on the storage types, named layernorm_backward_<dout>_<x>_<dinp>[_acc] (the f32 original
+// keeps its name). All take the same parameters and the same geometry (LayerNormKernels.backward*), at most 85
+// registers so 3 blocks of 256 fit an SM (the host sizes the grid to one such wave; the wave arithmetic must not
+// depend on what ptxas happens to take), 48 KB of static shared memory. Which program uses which (bf16 programs keep
+// the residual stream and its gradient f32, Lowering.activationType):
+//   layernorm_backward                 f32 program, dinp written (an LN whose input has no other reader: stem, conv)
+//   layernorm_backward_f32_f32_f32_acc f32 program, a block's LN: dinp (the residual gradient) += dx
+//   layernorm_backward_bf16_f32_f32_acc bf16 program, a block's LN: bf16 dout from fc1's dX GEMM, f32 residual x
+//   layernorm_backward_bf16_f32_f32    bf16 program, f32 residual x read by this LN alone (downsampling, norm first)
+//   layernorm_backward_f32_f32_bf16    bf16 program, LN after a conv whose output feeds the residual stream (stem.norm2,
+//                                      downsampling conv first): f32 dout (the residual gradient), bf16 dinp for the
+//                                      conv's backward GEMMs
+//   layernorm_backward_bf16_f32_bf16   the same after a conv, with bf16 dout (stem.norm1, read by the activation)
+//   layernorm_backward_bf16_bf16_bf16  bf16 x (e.g. the MLP head's norm after GELU): dinp in x's dtype
+#define LN_BWD_SHARED __shared__ __align__(16) float part[LN_BACKWARD_WARPS * 2 * LN_BACKWARD_MAX_SHARED_C]
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward(float* __restrict__ dinp, float* __restrict__ dweight_partial,
+                                              float* __restrict__ dbias_partial, const float* __restrict__ dout,
+                                              const float* __restrict__ inp, const float* __restrict__ weight,
+                                              const float* __restrict__ mean, const float* __restrict__ rstd,
+                                              int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<float, float, float, false>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd, N, C,
+                                            rows_per_block, part);
+}
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward_f32_f32_f32_acc(
+        float* __restrict__ dinp, float* __restrict__ dweight_partial, float* __restrict__ dbias_partial,
+        const float* __restrict__ dout, const float* __restrict__ inp, const float* __restrict__ weight,
+        const float* __restrict__ mean, const float* __restrict__ rstd, int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<float, float, float, true>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd, N, C,
+                                           rows_per_block, part);
+}
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward_bf16_f32_f32_acc(
+        float* __restrict__ dinp, float* __restrict__ dweight_partial, float* __restrict__ dbias_partial,
+        const __nv_bfloat16* __restrict__ dout, const float* __restrict__ inp, const float* __restrict__ weight,
+        const float* __restrict__ mean, const float* __restrict__ rstd, int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<float, __nv_bfloat16, float, true>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean, rstd,
+                                                   N, C, rows_per_block, part);
+}
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward_bf16_f32_f32(
+        float* __restrict__ dinp, float* __restrict__ dweight_partial, float* __restrict__ dbias_partial,
+        const __nv_bfloat16* __restrict__ dout, const float* __restrict__ inp, const float* __restrict__ weight,
+        const float* __restrict__ mean, const float* __restrict__ rstd, int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<float, __nv_bfloat16, float, false>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean,
+                                                    rstd, N, C, rows_per_block, part);
+}
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward_f32_f32_bf16(
+        __nv_bfloat16* __restrict__ dinp, float* __restrict__ dweight_partial, float* __restrict__ dbias_partial,
+        const float* __restrict__ dout, const float* __restrict__ inp, const float* __restrict__ weight,
+        const float* __restrict__ mean, const float* __restrict__ rstd, int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<__nv_bfloat16, float, float, false>(dinp, dweight_partial, dbias_partial, dout, inp, weight, mean,
+                                                    rstd, N, C, rows_per_block, part);
+}
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward_bf16_f32_bf16(
+        __nv_bfloat16* __restrict__ dinp, float* __restrict__ dweight_partial, float* __restrict__ dbias_partial,
+        const __nv_bfloat16* __restrict__ dout, const float* __restrict__ inp, const float* __restrict__ weight,
+        const float* __restrict__ mean, const float* __restrict__ rstd, int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<__nv_bfloat16, __nv_bfloat16, float, false>(dinp, dweight_partial, dbias_partial, dout, inp, weight,
+                                                            mean, rstd, N, C, rows_per_block, part);
+}
+
+extern "C" __global__ void __launch_bounds__(LN_BACKWARD_WARPS * WARP_SIZE, 3) layernorm_backward_bf16_bf16_bf16(
+        __nv_bfloat16* __restrict__ dinp, float* __restrict__ dweight_partial, float* __restrict__ dbias_partial,
+        const __nv_bfloat16* __restrict__ dout, const __nv_bfloat16* __restrict__ inp, const float* __restrict__ weight,
+        const float* __restrict__ mean, const float* __restrict__ rstd, int N, int C, int rows_per_block) {
+    LN_BWD_SHARED;
+    ln_backward<__nv_bfloat16, __nv_bfloat16, __nv_bfloat16, false>(dinp, dweight_partial, dbias_partial, dout, inp,
+                                                                    weight, mean, rstd, N, C, rows_per_block, part);
+}
+#undef LN_BWD_SHARED
 
 // dweight[c] = sum over the partial rows p of dweight_partial[p, c] (same for dbias): overwrites. A block takes 32
 // channels; warp w sums rows w, w + warps, ... of its lane's channel (coalesced 128-byte rows, several loads in

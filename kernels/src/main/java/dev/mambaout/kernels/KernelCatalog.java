@@ -103,6 +103,24 @@ public final class KernelCatalog {
             "dx", PTR, "x", PTR, "dy", PTR, "n", I32, "act", I32);
     public static final KernelSpec CAST_F32_BF16 = spec("elementwise", "cast_f32_bf16", "out", PTR, "x", PTR, "n", I32);
     public static final KernelSpec CAST_BF16_F32 = spec("elementwise", "cast_bf16_f32", "out", PTR, "x", PTR, "n", I32);
+    // LayerNorm backward on other storage types (layernorm.cu), layernorm_backward_<dout>_<x>_<dinp>[_acc]: the
+    // parameters of layernorm_backward, its geometry and its reduce; _acc adds dx into dinp (f32, the residual
+    // gradient) instead of overwriting it. LayerNormBackwardLaunch picks one by the tensors' dtypes.
+    private static final Object[] LAYERNORM_BACKWARD_PARAMS = {"dinp", PTR, "dweight_partial", PTR,
+            "dbias_partial", PTR, "dout", PTR, "inp", PTR, "weight", PTR, "mean", PTR, "rstd", PTR, "N", I32, "C", I32,
+            "rows_per_block", I32};
+    public static final KernelSpec LAYERNORM_BACKWARD_F32_F32_F32_ACC =
+            spec("layernorm", "layernorm_backward_f32_f32_f32_acc", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_F32_F32_ACC =
+            spec("layernorm", "layernorm_backward_bf16_f32_f32_acc", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_F32_F32 =
+            spec("layernorm", "layernorm_backward_bf16_f32_f32", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_F32_F32_BF16 =
+            spec("layernorm", "layernorm_backward_f32_f32_bf16", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_F32_BF16 =
+            spec("layernorm", "layernorm_backward_bf16_f32_bf16", LAYERNORM_BACKWARD_PARAMS);
+    public static final KernelSpec LAYERNORM_BACKWARD_BF16_BF16_BF16 =
+            spec("layernorm", "layernorm_backward_bf16_bf16_bf16", LAYERNORM_BACKWARD_PARAMS);
 
     private static final Map<String, KernelSpec> BY_NAME;
 
@@ -118,7 +136,9 @@ public final class KernelCatalog {
                 MEAN_HW_BACKWARD_F32, MEAN_HW_BACKWARD_BF16, MEAN_HW_BACKWARD_F32_BF16,
                 ADAMW_SUMSQ_PARTIAL, ADAMW_FINALIZE, ADAMW_STEP,
                 COL2IM_NHWC_F32, COL2IM_NHWC_BF16, COL2IM_NHWC_BF16_F32, ACT_BACKWARD_F32, ACT_BACKWARD_BF16,
-                CAST_F32_BF16, CAST_BF16_F32)) {
+                CAST_F32_BF16, CAST_BF16_F32,
+                LAYERNORM_BACKWARD_F32_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32,
+                LAYERNORM_BACKWARD_F32_F32_BF16, LAYERNORM_BACKWARD_BF16_F32_BF16, LAYERNORM_BACKWARD_BF16_BF16_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);

@@ -83,6 +83,26 @@ public final class LayerNormKernels {
         return ceilDiv(tokens, rowsPerBlock);
     }
 
+    /**
+     * Grid and block of every layernorm_backward* kernel (the f32 original and the _<dout>_<x>_<dinp>[_acc] variants
+     * share the geometry: their vector unit is 4 values whatever the storage type); no dynamic shared memory.
+     */
+    public static LaunchGeometry backward(int tokens, int rowsPerBlock) {
+        return LaunchGeometry.linear(backwardGrid(tokens, rowsPerBlock), BLOCK);
+    }
+
+    /** Grid and block of layernorm_backward_reduce. */
+    public static LaunchGeometry backwardReduce(int channels) { return LaunchGeometry.linear(reduceGrid(channels), BLOCK); }
+
+    /**
+     * F32 elements of the backward's workspace: the dweight partials [grid, C] then the dbias partials [grid, C],
+     * grid = {@link #backwardGrid}(tokens, rowsPerBlock).
+     */
+    public static long backwardWorkspaceFloats(int tokens, int channels, int rowsPerBlock) {
+        checkChannels(channels);
+        return 2L * backwardGrid(tokens, rowsPerBlock) * channels;
+    }
+
     public static int reduceGrid(int channels) {
         checkChannels(channels);
         return ceilDiv(channels, REDUCE_CHANNELS_PER_BLOCK);
