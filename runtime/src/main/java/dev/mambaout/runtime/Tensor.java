@@ -27,6 +27,11 @@ public record Tensor(long base, long byteOffset, Shape shape, DType dtype) {
 
     public long bytes() { return shape.numel() * dtype.bytes(); }
 
+    /** Whether the two tensors share any byte of device memory (kernels with restrict pointers refuse that). */
+    public boolean overlaps(Tensor other) {
+        return address() < other.address() + other.bytes() && other.address() < address() + bytes();
+    }
+
     /** Contiguous strides in elements. */
     public long[] strides() { return shape.strides(); }
 

@@ -12,9 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -57,21 +55,7 @@ class GatedDwConvBackwardGpuTest {
             {3, 1, 3, 1, 2, 3, Activation.SILU, false},
     };
 
-    static java.util.stream.Stream<Arguments> cases() {
-        List<Arguments> out = new ArrayList<>();
-        for (Backend b : Backend.values()) {
-            for (DType t : new DType[] {DType.F32, DType.BF16}) {
-                for (Object[] c : CASES) {
-                    Object[] a = new Object[c.length + 2];
-                    a[0] = b;
-                    a[1] = t;
-                    System.arraycopy(c, 0, a, 2, c.length);
-                    out.add(Arguments.of(a));
-                }
-            }
-        }
-        return out.stream();
-    }
+    static java.util.stream.Stream<Arguments> cases() { return GpuSupport.onBothBackendsAndTypes(CASES); }
 
     @ParameterizedTest(name = "{0} {1} hidden={2} conv={3} k={4} NHW=({5},{6},{7}) {8} misaligned={9}")
     @MethodSource("cases")

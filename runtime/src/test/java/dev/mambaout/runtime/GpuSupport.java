@@ -22,6 +22,23 @@ final class GpuSupport {
         return Device.open(Cuda.open(backend), 0);
     }
 
+    /** Every case on both driver backends in F32 and BF16: arguments (backend, dtype, case...). */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> onBothBackendsAndTypes(Object[][] cases) {
+        java.util.List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
+        for (CudaDriver.Backend b : CudaDriver.Backend.values()) {
+            for (DType t : new DType[] {DType.F32, DType.BF16}) {
+                for (Object[] c : cases) {
+                    Object[] a = new Object[c.length + 2];
+                    a[0] = b;
+                    a[1] = t;
+                    System.arraycopy(c, 0, a, 2, c.length);
+                    out.add(org.junit.jupiter.params.provider.Arguments.of(a));
+                }
+            }
+        }
+        return out.stream();
+    }
+
     static float[] random(Random r, int n, float mean, float std) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = mean + std * (float) r.nextGaussian();

@@ -42,7 +42,7 @@ public final class ActBackwardLaunch {
 
     private static void partialOverlap(String k, String what, Tensor dx, Tensor in) {
         boolean same = dx.address() == in.address();
-        if (!same && dx.address() < in.address() + in.bytes() && in.address() < dx.address() + dx.bytes()) {
+        if (!same && dx.overlaps(in)) {
             throw new IllegalArgumentException(k + ": dx partly overlaps " + what + " (it may be " + what
                     + " itself, not a shifted view)");
         }

@@ -5,7 +5,7 @@ import dev.mambaout.kernels.AdamWKernels;
 import dev.mambaout.kernels.KernelArg;
 import dev.mambaout.kernels.KernelCatalog;
 import dev.mambaout.runtime.KernelModules;
-import dev.mambaout.runtime.Launch;
+import dev.mambaout.runtime.LaunchSequence;
 import dev.mambaout.runtime.PinnedBuffer;
 import dev.mambaout.runtime.Stream;
 import dev.mambaout.runtime.Tensor;
@@ -29,15 +29,10 @@ public final class AdamWLaunch implements AutoCloseable {
 
     private static final String K = "adamw";
 
-    private final Launch sumsq;
-    private final Launch finalizeNorm;
-    private final Launch step;
+    /** sumsq partials, finalize (norm, clip scale, the step's scalars), step. */
+    private final LaunchSequence launches;
 
-    private AdamWLaunch(Launch sumsq, Launch finalizeNorm, Launch step) {
-        this.sumsq = sumsq;
-        this.finalizeNorm = finalizeNorm;
-        this.step = step;
-    }
+    private AdamWLaunch(LaunchSequence launches) { this.launches = launches; }
 
     public static AdamWLaunch prepare(KernelModules modules, Tensor params, Tensor grads, Tensor expAvg,
                                       Tensor expAvgSq, Tensor paramsBf16, Tensor gradNorm, Tensor hyper,
@@ -76,7 +71,7 @@ public final class AdamWLaunch implements AutoCloseable {
         Tensor[] all = {params, grads, expAvg, expAvgSq, paramsBf16, gradNorm, hyper, workspace};
         for (int i = 0; i < all.length; i++) {
             for (int j = i + 1; j < all.length; j++) {
-                if (all[i] != null && all[j] != null && overlap(all[i], all[j])) {
+                if (all[i] != null && all[j] != null && all[i].overlaps(all[j])) {
                     throw new IllegalArgumentException(K + ": " + names[i] + " and " + names[j] + " overlap");
                 }
             }
@@ -84,33 +79,20 @@ public final class AdamWLaunch implements AutoCloseable {
 
         int count = (int) n;
         KernelArg ws = workspace.arg();
-        Launch a = null, b = null;
-        try {
-            a = modules.prepare(KernelCatalog.ADAMW_SUMSQ_PARTIAL, AdamWKernels.sumsq(count), ws, grads.arg(), i32(count));
-            b = modules.prepare(KernelCatalog.ADAMW_FINALIZE, AdamWKernels.finalizeNorm(), ws, ptrOrNull(gradNorm),
-                    hyper.arg(), i32(AdamWKernels.sumsqGrid(count)));
-            Launch c = modules.prepare(KernelCatalog.ADAMW_STEP, AdamWKernels.step(count), params.arg(), expAvg.arg(),
-                    expAvgSq.arg(), ptrOrNull(paramsBf16), grads.arg(), ws, i32(count), i32((int) decayCount));
-            return new AdamWLaunch(a, b, c);
-        } catch (RuntimeException e) {
-            if (a != null) a.close();
-            if (b != null) b.close();
-            throw e;
-        }
+        return new AdamWLaunch(LaunchSequence.prepare(
+                () -> modules.prepare(KernelCatalog.ADAMW_SUMSQ_PARTIAL, AdamWKernels.sumsq(count), ws, grads.arg(),
+                        i32(count)),
+                () -> modules.prepare(KernelCatalog.ADAMW_FINALIZE, AdamWKernels.finalizeNorm(), ws, ptrOrNull(gradNorm),
+                        hyper.arg(), i32(AdamWKernels.sumsqGrid(count))),
+                () -> modules.prepare(KernelCatalog.ADAMW_STEP, AdamWKernels.step(count), params.arg(), expAvg.arg(),
+                        expAvgSq.arg(), ptrOrNull(paramsBf16), grads.arg(), ws, i32(count), i32((int) decayCount))));
     }
 
     /** Queues the whole step: norm partials, norm + clip scale + scalars, update. */
-    public void launch(Stream stream) {
-        sumsq.launch(stream);
-        finalizeNorm.launch(stream);
-        step.launch(stream);
-    }
+    public void launch(Stream stream) { launches.launch(stream); }
 
     /** Queues only the gradient norm (and the step's scalars into the workspace), e.g. to log it without updating. */
-    public void launchGradNorm(Stream stream) {
-        sumsq.launch(stream);
-        finalizeNorm.launch(stream);
-    }
+    public void launchGradNorm(Stream stream) { launches.launchFirst(2, stream); }
 
     /** Writes {@code h} into {@code staging}'s first {@link AdamWKernels#HYPER_BYTES} bytes, ready to copy to hyper. */
     public static void writeHyper(PinnedBuffer staging, AdamWKernels.Hyper h) {
@@ -129,19 +111,9 @@ public final class AdamWLaunch implements AutoCloseable {
         }
     }
 
-    private static boolean overlap(Tensor a, Tensor b) {
-        return a.address() < b.address() + b.bytes() && b.address() < a.address() + a.bytes();
-    }
 
     private static KernelArg ptrOrNull(Tensor t) { return KernelArg.ptr(t == null ? 0L : t.address()); }
 
     @Override
-    public void close() {
-        try {
-            sumsq.close();
-            finalizeNorm.close();
-        } finally {
-            step.close();
-        }
-    }
+    public void close() { launches.close(); }
 }

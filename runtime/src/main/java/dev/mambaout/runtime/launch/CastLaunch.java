@@ -32,7 +32,7 @@ public final class CastLaunch {
         if (x.numel() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(k + ": " + x.numel() + " elements, more than 2^31 - 1 (split it)");
         }
-        if (out.address() < x.address() + x.bytes() && x.address() < out.address() + out.bytes()) {
+        if (out.overlaps(x)) {
             throw new IllegalArgumentException(k + ": out overlaps x");
         }
         return m.prepare(x.dtype() == DType.F32 ? KernelCatalog.CAST_F32_BF16 : KernelCatalog.CAST_BF16_F32,

@@ -60,7 +60,7 @@ public final class Col2imLaunch {
             throw new IllegalArgumentException(k + ": dcol must be [" + rows + ", >= " + kkc + "] (N*Ho*Wo, k*k*C; "
                     + "colStride " + Im2colKernels.colStride(kernelSize, c) + ") for dx " + s + ", was " + dcol.shape());
         }
-        if (dx.address() < dcol.address() + dcol.bytes() && dcol.address() < dx.address() + dx.bytes()) {
+        if (dx.overlaps(dcol)) {
             throw new IllegalArgumentException(k + ": dx overlaps dcol");
         }
         int colStride = dcol.shape().dim(1);

@@ -6,6 +6,7 @@ import dev.mambaout.kernels.CrossEntropyKernels;
 import dev.mambaout.kernels.KernelCatalog;
 import dev.mambaout.runtime.KernelModules;
 import dev.mambaout.runtime.Launch;
+import dev.mambaout.runtime.LaunchSequence;
 import dev.mambaout.runtime.Stream;
 import dev.mambaout.runtime.Tensor;
 
@@ -27,13 +28,9 @@ import static dev.mambaout.kernels.KernelArg.i32;
  */
 public final class CrossEntropyLaunch implements AutoCloseable {
 
-    private final Launch rows;
-    private final Launch mean;
+    private final LaunchSequence launches;
 
-    private CrossEntropyLaunch(Launch rows, Launch mean) {
-        this.rows = rows;
-        this.mean = mean;
-    }
+    private CrossEntropyLaunch(LaunchSequence launches) { this.launches = launches; }
 
     /** dLoss = 1: the gradient of the mean loss itself (training's seed). */
     public static CrossEntropyLaunch prepare(KernelModules m, Tensor lossRows, Tensor lossMean, Tensor badLabels,
@@ -62,7 +59,7 @@ public final class CrossEntropyLaunch implements AutoCloseable {
             throw new IllegalArgumentException(k + ": dLogits must be " + logits.dtype() + " " + logits.shape()
                     + " (the logits' dtype and shape), was " + dLogits.dtype() + " " + dLogits.shape());
         }
-        if (overlaps(dLogits, logits)) {
+        if (dLogits.overlaps(logits)) {
             throw new IllegalArgumentException(k + ": dLogits overlaps logits; the kernel does not run in place");
         }
         if (lossRows.dtype() != DType.F32 || !lossRows.shape().equals(Shape.of(n))) {
@@ -84,42 +81,25 @@ public final class CrossEntropyLaunch implements AutoCloseable {
         if (!Float.isFinite(gradScale)) {
             throw new IllegalArgumentException(k + ": dLoss / N must be finite in float, was " + dLoss + " / " + n);
         }
-        Launch r = m.prepare(LaunchChecks.byDtype(logits.dtype(), KernelCatalog.CROSS_ENTROPY_F32,
-                        KernelCatalog.CROSS_ENTROPY_BF16), CrossEntropyKernels.rows(n, classes), lossRows.arg(),
-                dLogits.arg(), logits.arg(), labels.arg(), i32(n), i32(classes), f32((float) labelSmoothing),
-                f32(gradScale), i32(CrossEntropyKernels.rowWarps(classes)));
-        try {
-            Launch mn = m.prepare(KernelCatalog.CROSS_ENTROPY_MEAN, CrossEntropyKernels.mean(), lossMean.arg(),
-                    badLabels.arg(), lossRows.arg(), labels.arg(), i32(n), i32(classes));
-            return new CrossEntropyLaunch(r, mn);
-        } catch (RuntimeException e) {
-            r.close();
-            throw e;
-        }
+        return new CrossEntropyLaunch(LaunchSequence.prepare(
+                () -> m.prepare(LaunchChecks.byDtype(logits.dtype(), KernelCatalog.CROSS_ENTROPY_F32,
+                                KernelCatalog.CROSS_ENTROPY_BF16), CrossEntropyKernels.rows(n, classes), lossRows.arg(),
+                        dLogits.arg(), logits.arg(), labels.arg(), i32(n), i32(classes), f32((float) labelSmoothing),
+                        f32(gradScale), i32(CrossEntropyKernels.rowWarps(classes))),
+                () -> m.prepare(KernelCatalog.CROSS_ENTROPY_MEAN, CrossEntropyKernels.mean(), lossMean.arg(),
+                        badLabels.arg(), lossRows.arg(), labels.arg(), i32(n), i32(classes))));
     }
 
     /** Per-row loss and dLogits. */
-    public Launch rows() { return rows; }
+    public Launch rows() { return launches.get(0); }
 
     /** The mean loss and the bad-label count; reads what {@link #rows()} wrote. */
-    public Launch mean() { return mean; }
+    public Launch mean() { return launches.get(1); }
 
     /** Queues both launches on {@code stream}, in order. */
-    public void launch(Stream stream) {
-        rows.launch(stream);
-        mean.launch(stream);
-    }
+    public void launch(Stream stream) { launches.launch(stream); }
 
-    private static boolean overlaps(Tensor a, Tensor b) {
-        return a.address() < b.address() + b.bytes() && b.address() < a.address() + a.bytes();
-    }
 
     @Override
-    public void close() {
-        try {
-            rows.close();
-        } finally {
-            mean.close();
-        }
-    }
+    public void close() { launches.close(); }
 }

@@ -8,6 +8,7 @@ import dev.mambaout.kernels.KernelCatalog;
 import dev.mambaout.kernels.KernelSpec;
 import dev.mambaout.runtime.KernelModules;
 import dev.mambaout.runtime.Launch;
+import dev.mambaout.runtime.LaunchSequence;
 import dev.mambaout.runtime.Stream;
 import dev.mambaout.runtime.Tensor;
 
@@ -24,12 +25,9 @@ import static dev.mambaout.kernels.KernelArg.i32;
  */
 public final class GatedDwConvBackwardLaunch implements AutoCloseable {
 
-    private final Launch main, reduce;
+    private final LaunchSequence launches;
 
-    private GatedDwConvBackwardLaunch(Launch main, Launch reduce) {
-        this.main = main;
-        this.reduce = reduce;
-    }
+    private GatedDwConvBackwardLaunch(LaunchSequence launches) { this.launches = launches; }
 
     /** F32 elements the workspace needs for x [n,h,w,2*hidden] with convChannels and kernelSize. */
     public static long workspaceFloats(int n, int h, int w, int convChannels, int kernelSize) {
@@ -89,48 +87,35 @@ public final class GatedDwConvBackwardLaunch implements AutoCloseable {
         String[] allNames = {"dx", "dWeight", "dBias", "workspace", "x", "dy", "weightPacked", "bias"};
         for (int i = 0; i < outs.length; i++) {
             for (int j = 0; j < all.length; j++) {
-                if (j != i && overlap(outs[i], all[j])) {
+                if (j != i && outs[i].overlaps(all[j])) {
                     throw fail(spec, outNames[i] + " overlaps " + allNames[j] + "; the kernels do not run in place");
                 }
             }
         }
         int stripRows = GatedDwConvKernels.backwardStripRows(n, h, w, convChannels);
         int splits = GatedDwConvKernels.backwardSplits(n, h, w, convChannels);
-        Launch main = modules.prepare(spec,
-                GatedDwConvKernels.backwardGeometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes()),
-                dx.arg(), workspace.arg(), x.arg(), dy.arg(), weightPacked.arg(), bias.arg(), i32(n), i32(h), i32(w),
-                i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows), i32(splits));
-        try {
-            Launch reduce = modules.prepare(KernelCatalog.GATED_DWCONV_BACKWARD_REDUCE,
-                    GatedDwConvKernels.backwardReduceGeometry(convChannels, kernelSize), dWeight.arg(), dBias.arg(),
-                    workspace.arg(), i32(splits), i32(convChannels), i32(kernelSize));
-            return new GatedDwConvBackwardLaunch(main, reduce);
-        } catch (RuntimeException e) {
-            main.close();
-            throw e;
-        }
+        return new GatedDwConvBackwardLaunch(LaunchSequence.prepare(
+                () -> modules.prepare(spec,
+                        GatedDwConvKernels.backwardGeometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes()),
+                        dx.arg(), workspace.arg(), x.arg(), dy.arg(), weightPacked.arg(), bias.arg(), i32(n), i32(h),
+                        i32(w), i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows),
+                        i32(splits)),
+                () -> modules.prepare(KernelCatalog.GATED_DWCONV_BACKWARD_REDUCE,
+                        GatedDwConvKernels.backwardReduceGeometry(convChannels, kernelSize), dWeight.arg(), dBias.arg(),
+                        workspace.arg(), i32(splits), i32(convChannels), i32(kernelSize))));
     }
 
     /** Queues both kernels on {@code stream} (the reduce after the main kernel, in stream order). */
-    public void launch(Stream stream) {
-        main.launch(stream);
-        reduce.launch(stream);
-    }
+    public void launch(Stream stream) { launches.launch(stream); }
 
     /** The main kernel (dx and the partial sums). */
-    public Launch main() { return main; }
+    public Launch main() { return launches.get(0); }
 
     /** The reduce kernel (dWeight, dBias from the partial sums). */
-    public Launch reduce() { return reduce; }
+    public Launch reduce() { return launches.get(1); }
 
     @Override
-    public void close() {
-        try {
-            main.close();
-        } finally {
-            reduce.close();
-        }
-    }
+    public void close() { launches.close(); }
 
     private static void checkF32(KernelSpec spec, String name, Tensor t, Shape want, String note) {
         if (t.dtype() != DType.F32 || !t.shape().equals(want)) {
@@ -138,9 +123,6 @@ public final class GatedDwConvBackwardLaunch implements AutoCloseable {
         }
     }
 
-    private static boolean overlap(Tensor a, Tensor b) {
-        return a.address() < b.address() + b.bytes() && b.address() < a.address() + a.bytes();
-    }
 
     private static IllegalArgumentException fail(String why) {
         return new IllegalArgumentException("gated_dwconv_backward: " + why);

@@ -7,6 +7,7 @@ import dev.mambaout.kernels.KernelSpec;
 import dev.mambaout.kernels.LayerNormKernels;
 import dev.mambaout.runtime.KernelModules;
 import dev.mambaout.runtime.Launch;
+import dev.mambaout.runtime.LaunchSequence;
 import dev.mambaout.runtime.Stream;
 import dev.mambaout.runtime.Tensor;
 
@@ -35,12 +36,9 @@ import static dev.mambaout.kernels.KernelArg.ptr;
  */
 public final class LayerNormBackwardLaunch implements AutoCloseable {
 
-    private final Launch main, reduce;
+    private final LaunchSequence launches;
 
-    private LayerNormBackwardLaunch(Launch main, Launch reduce) {
-        this.main = main;
-        this.reduce = reduce;
-    }
+    private LayerNormBackwardLaunch(LaunchSequence launches) { this.launches = launches; }
 
     /**
      * The kernel for dy, x and dx of these dtypes, accumulating or not; throws naming the supported combinations.
@@ -141,38 +139,24 @@ public final class LayerNormBackwardLaunch implements AutoCloseable {
                 }
             }
         }
-        Launch main = modules.prepare(spec, LayerNormKernels.backward(tokens, rows), dx.arg(), ptr(dwp), ptr(dbp),
-                dy.arg(), x.arg(), weight.arg(), mean.arg(), rstd.arg(), i32(tokens), i32(c), i32(rows));
-        try {
-            Launch red = modules.prepare(KernelCatalog.LAYERNORM_BACKWARD_REDUCE, LayerNormKernels.backwardReduce(c),
-                    dWeight.arg(), dBias.arg(), ptr(dwp), ptr(dbp), i32(partials), i32(c));
-            return new LayerNormBackwardLaunch(main, red);
-        } catch (RuntimeException e) {
-            main.close();
-            throw e;
-        }
+        return new LayerNormBackwardLaunch(LaunchSequence.prepare(
+                () -> modules.prepare(spec, LayerNormKernels.backward(tokens, rows), dx.arg(), ptr(dwp), ptr(dbp),
+                        dy.arg(), x.arg(), weight.arg(), mean.arg(), rstd.arg(), i32(tokens), i32(c), i32(rows)),
+                () -> modules.prepare(KernelCatalog.LAYERNORM_BACKWARD_REDUCE, LayerNormKernels.backwardReduce(c),
+                        dWeight.arg(), dBias.arg(), ptr(dwp), ptr(dbp), i32(partials), i32(c))));
     }
 
     /** Queues both kernels on {@code stream} (the reduce after the main kernel, in stream order). */
-    public void launch(Stream stream) {
-        main.launch(stream);
-        reduce.launch(stream);
-    }
+    public void launch(Stream stream) { launches.launch(stream); }
 
     /** The main kernel (dx and the partial sums). */
-    public Launch main() { return main; }
+    public Launch main() { return launches.get(0); }
 
     /** The reduce kernel (dWeight, dBias from the partial sums). */
-    public Launch reduce() { return reduce; }
+    public Launch reduce() { return launches.get(1); }
 
     @Override
-    public void close() {
-        try {
-            main.close();
-        } finally {
-            reduce.close();
-        }
-    }
+    public void close() { launches.close(); }
 
     private static int tokens(String kernel, Shape x) {
         if (x.rank() == 0) throw new IllegalArgumentException(kernel + ": x must have a channel dimension, was a scalar");

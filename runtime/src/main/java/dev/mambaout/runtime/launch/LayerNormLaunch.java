@@ -43,7 +43,7 @@ public final class LayerNormLaunch {
             throw new IllegalArgumentException(k + ": out must be " + outType + " " + x.shape() + " for x, was "
                     + out.dtype() + " " + out.shape());
         }
-        if (out.address() < x.address() + x.bytes() && x.address() < out.address() + out.bytes()) {
+        if (out.overlaps(x)) {
             throw new IllegalArgumentException(k + ": out overlaps x; the kernel does not run in place");
         }
         checkVector(k, "weight", weight, c);

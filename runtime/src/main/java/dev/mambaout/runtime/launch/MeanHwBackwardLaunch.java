@@ -44,7 +44,7 @@ public final class MeanHwBackwardLaunch {
         if (!dy.shape().equals(Shape.of(n, c))) {
             throw new IllegalArgumentException(k + ": dy must be [" + n + ", " + c + "] for dx " + s + ", was " + dy.shape());
         }
-        if (dx.address() < dy.address() + dy.bytes() && dy.address() < dx.address() + dx.bytes()) {
+        if (dx.overlaps(dy)) {
             throw new IllegalArgumentException(k + ": dx overlaps dy");
         }
         return m.prepare(spec, HeadBackwardKernels.geometry(n, hw, c, dx.dtype().bytes(), dx.address() % 16 == 0),
