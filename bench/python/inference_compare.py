@@ -11,6 +11,8 @@ import argparse, datetime, json, os, statistics, subprocess, sys, time
 import torch, timm
 from safetensors.torch import save_file
 
+import inference_table  # beside this file (Python puts the script's folder on the path): the Markdown table
+
 WARMUP, REPS = 10, 50
 
 
@@ -132,6 +134,8 @@ def write(args, rows):
     tag = "-".join(args.models.split(","))
     with open(os.path.join(args.out, f"inference-{tag}.json"), "w") as f:
         json.dump(result, f, indent=1)
+    with open(os.path.join(args.out, f"inference-{tag}.md"), "w") as f:
+        f.write(inference_table.table(result))
 
 
 if __name__ == "__main__":
