@@ -134,8 +134,12 @@ def write(args, rows):
     tag = "-".join(args.models.split(","))
     with open(os.path.join(args.out, f"inference-{tag}.json"), "w") as f:
         json.dump(result, f, indent=1)
+    try:  # the table is a convenience: a row it cannot format must not cost the measured JSON
+        md = inference_table.table(result)
+    except (KeyError, TypeError, ValueError) as e:
+        md = f"no table: {e!r}\n"
     with open(os.path.join(args.out, f"inference-{tag}.md"), "w") as f:
-        f.write(inference_table.table(result))
+        f.write(md)
 
 
 if __name__ == "__main__":
