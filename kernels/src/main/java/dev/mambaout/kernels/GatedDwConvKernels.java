@@ -67,7 +67,14 @@ public final class GatedDwConvKernels {
                                           int elementBytes, int smCount) {
         checkSizes(n, h, w, hidden, convChannels);
         int rows = stripRows(n, h, w, convChannels);
-        StagedLayout layout = stagedLayout(n, h, w, convChannels, rows, smCount);
+        return geometry(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows,
+                stagedLayout(n, h, w, convChannels, rows, smCount));
+    }
+
+    /** The grid for a strip height and staged layout already chosen ({@link #stripRows}, {@link #stagedLayout}). */
+    public static LaunchGeometry geometry(int n, int h, int w, int hidden, int convChannels, int kernelSize,
+                                          int elementBytes, int rows, StagedLayout layout) {
+        checkSizes(n, h, w, hidden, convChannels);
         // The conv part must be covered for the path the kernel takes, which with a misaligned x or out is the
         // column path even where the sizes allow the staged one: hence the larger of the two counts (spare blocks
         // join the grid-stride pointwise loop).
@@ -92,8 +99,7 @@ public final class GatedDwConvKernels {
 
     /** Whether the kernel takes the staged path for these sizes (with 16-byte aligned pointers). */
     public static boolean staged(int hidden, int convChannels, int kernelSize, int elementBytes) {
-        return unitChannels(hidden, convChannels, elementBytes) > 1 && kernelSize % 2 == 1
-                && kernelSize == STAGED_K;
+        return unitChannels(hidden, convChannels, elementBytes) > 1 && kernelSize == STAGED_K;
     }
 
     /**
@@ -181,11 +187,11 @@ public final class GatedDwConvKernels {
      * also bounds the workspace; the pointwise blocks after them fill the tail.
      */
     public static final int BACKWARD_TARGET_CONV_BLOCKS = 528;
-    /** The fewest output rows of a backward strip (a strip re-reads k - 1 halo rows). */
     /** Columns of one backward conv work unit: a warp each. */
     public static final int BACKWARD_BAND = 8;
     /** Conv channels of one backward conv block: a lane each. */
     public static final int BACKWARD_CHUNK = 32;
+    /** The fewest output rows of a backward strip (a strip re-reads k - 1 halo rows). */
     public static final int BACKWARD_MIN_STRIP_ROWS = 8;
 
     /**

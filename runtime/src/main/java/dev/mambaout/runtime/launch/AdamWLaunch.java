@@ -111,7 +111,6 @@ public final class AdamWLaunch implements AutoCloseable {
         }
     }
 
-
     private static KernelArg ptrOrNull(Tensor t) { return KernelArg.ptr(t == null ? 0L : t.address()); }
 
     @Override

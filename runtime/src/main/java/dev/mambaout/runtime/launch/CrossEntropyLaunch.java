@@ -99,7 +99,6 @@ public final class CrossEntropyLaunch implements AutoCloseable {
     /** Queues both launches on {@code stream}, in order. */
     public void launch(Stream stream) { launches.launch(stream); }
 
-
     @Override
     public void close() { launches.close(); }
 }

@@ -123,7 +123,6 @@ public final class GatedDwConvBackwardLaunch implements AutoCloseable {
         }
     }
 
-
     private static IllegalArgumentException fail(String why) {
         return new IllegalArgumentException("gated_dwconv_backward: " + why);
     }

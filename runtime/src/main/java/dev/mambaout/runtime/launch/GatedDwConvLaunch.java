@@ -55,10 +55,11 @@ public final class GatedDwConvLaunch {
             throw fail(spec, "one image of x (" + h + " x " + w + " x " + twice + " values) must stay below 2^31"
                     + " elements (the kernel's offsets inside an image are 32-bit)");
         }
-        int sms = modules.smCount();
-        LaunchGeometry g = GatedDwConvKernels.geometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes(), sms);
         int stripRows = GatedDwConvKernels.stripRows(n, h, w, convChannels);
-        GatedDwConvKernels.StagedLayout layout = GatedDwConvKernels.stagedLayout(n, h, w, convChannels, stripRows, sms);
+        GatedDwConvKernels.StagedLayout layout =
+                GatedDwConvKernels.stagedLayout(n, h, w, convChannels, stripRows, modules.smCount());
+        LaunchGeometry g = GatedDwConvKernels.geometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes(),
+                stripRows, layout);
         return modules.prepare(spec, g, out.arg(), x.arg(), weightPacked.arg(), bias.arg(), i32(n), i32(h), i32(w),
                 i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows),
                 i32(layout.chunkWarps()), i32(layout.columns()));
