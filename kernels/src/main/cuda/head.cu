@@ -6,6 +6,9 @@
 // The pooled row is kept in dynamic shared memory (C floats) up to HEAD_MAX_CACHED_C; longer rows recompute it from x
 // in each of the three passes rather than needing an opt-in shared size (any C stays correct).
 //
+// Training also needs what the LayerNorm backward reads: pooled (f32 [N, C], the norm's input) and the per-image
+// mean and rstd (f32 [N]); each may be null (inference passes null for all three and writes nothing more).
+//
 // Launch (HeadKernels): grid N, block = C rounded up to a warp, at most 1024, shared C * 4 bytes when
 // C <= HEAD_MAX_CACHED_C, else 0. Any multiple of 32 threads is correct.
 #include "common.cuh"
@@ -40,8 +43,10 @@ __device__ __forceinline__ float head_pooled(const T* xn, const float* m, int HW
 }
 
 template <typename TO, typename T, bool CACHED>
-__device__ void mean_hw_layernorm(TO* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                                  const float* __restrict__ bias, int HW, int C, float eps) {
+__device__ void mean_hw_layernorm(TO* __restrict__ out, float* __restrict__ pooled_out, float* __restrict__ mean_out,
+                                  float* __restrict__ rstd_out, const T* __restrict__ x,
+                                  const float* __restrict__ weight, const float* __restrict__ bias, int HW, int C,
+                                  float eps) {
     extern __shared__ float pooled[];
     __shared__ float scratch[HEAD_MAX_WARPS];
     const int n = blockIdx.x;
@@ -52,6 +57,7 @@ __device__ void mean_hw_layernorm(TO* __restrict__ out, const T* __restrict__ x,
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         const float m = head_channel_mean(xn, HW, C, c, inv_hw);
         if (CACHED) pooled[c] = m;
+        if (pooled_out != nullptr) pooled_out[(long long)n * C + c] = m;
         s += m;
     }
     const float mean = head_block_sum(s, scratch) / C;
@@ -62,6 +68,8 @@ __device__ void mean_hw_layernorm(TO* __restrict__ out, const T* __restrict__ x,
         v += d * d;
     }
     const float rstd = rsqrtf(head_block_sum(v, scratch) / C + eps);
+    if (threadIdx.x == 0 && mean_out != nullptr) mean_out[n] = mean;
+    if (threadIdx.x == 0 && rstd_out != nullptr) rstd_out[n] = rstd;
 
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         const float xh = (head_pooled<T, CACHED>(xn, pooled, HW, C, c, inv_hw) - mean) * rstd;
@@ -70,26 +78,27 @@ __device__ void mean_hw_layernorm(TO* __restrict__ out, const T* __restrict__ x,
 }
 
 template <typename TO, typename T>
-__device__ __forceinline__ void mean_hw_layernorm_dispatch(TO* out, const T* x, const float* weight, const float* bias,
-                                                           int HW, int C, float eps) {
-    if (C <= HEAD_MAX_CACHED_C) mean_hw_layernorm<TO, T, true>(out, x, weight, bias, HW, C, eps);
-    else mean_hw_layernorm<TO, T, false>(out, x, weight, bias, HW, C, eps);
+__device__ __forceinline__ void mean_hw_layernorm_dispatch(TO* out, float* pooled, float* mean, float* rstd, const T* x,
+                                                           const float* weight, const float* bias, int HW, int C,
+                                                           float eps) {
+    if (C <= HEAD_MAX_CACHED_C) mean_hw_layernorm<TO, T, true>(out, pooled, mean, rstd, x, weight, bias, HW, C, eps);
+    else mean_hw_layernorm<TO, T, false>(out, pooled, mean, rstd, x, weight, bias, HW, C, eps);
 }
 
-extern "C" __global__ void mean_hw_layernorm_f32(float* out, const float* x, const float* weight, const float* bias,
-                                                 int N, int HW, int C, float eps) {
-    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
+extern "C" __global__ void mean_hw_layernorm_f32(float* out, float* pooled, float* mean, float* rstd, const float* x,
+        const float* weight, const float* bias, int N, int HW, int C, float eps) {
+    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, pooled, mean, rstd, x, weight, bias, HW, C, eps);
 }
 
-extern "C" __global__ void mean_hw_layernorm_bf16(__nv_bfloat16* out, const __nv_bfloat16* x, const float* weight,
-                                                  const float* bias, int N, int HW, int C, float eps) {
-    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
+extern "C" __global__ void mean_hw_layernorm_bf16(__nv_bfloat16* out, float* pooled, float* mean, float* rstd,
+        const __nv_bfloat16* x, const float* weight, const float* bias, int N, int HW, int C, float eps) {
+    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, pooled, mean, rstd, x, weight, bias, HW, C, eps);
 }
 
 // f32 in (a bf16 program's residual stream), bf16 out (the head MLP's operand).
-extern "C" __global__ void mean_hw_layernorm_f32_bf16(__nv_bfloat16* out, const float* x, const float* weight,
-                                                      const float* bias, int N, int HW, int C, float eps) {
-    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, x, weight, bias, HW, C, eps);
+extern "C" __global__ void mean_hw_layernorm_f32_bf16(__nv_bfloat16* out, float* pooled, float* mean, float* rstd,
+        const float* x, const float* weight, const float* bias, int N, int HW, int C, float eps) {
+    if (blockIdx.x < N) mean_hw_layernorm_dispatch(out, pooled, mean, rstd, x, weight, bias, HW, C, eps);
 }
 
 // ================================================================================================================

@@ -179,7 +179,8 @@ public final class KernelCatalog {
     }
 
     private static KernelSpec meanHwLayerNorm(String type) {
-        return spec("head", "mean_hw_layernorm_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
+        return spec("head", "mean_hw_layernorm_" + type, "out", PTR, "pooled", PTR, "mean", PTR, "rstd", PTR, "x", PTR,
+                "weight", PTR, "bias", PTR,
                 "N", I32, "HW", I32, "C", I32, "eps", F32);
     }
 

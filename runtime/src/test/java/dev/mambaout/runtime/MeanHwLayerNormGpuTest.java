@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * mean_hw_layernorm_{f32,bf16} against the float64 CpuExecutor's MeanHW then LayerNorm on the stored inputs; out
  * poisoned. Shapes: femto's heads (7x7, 288 and 576), C = 1, odd C and HW, C past one block of 1024 threads, and a C
- * past the shared-memory cache (the recomputing path).
+ * past the shared-memory cache (the recomputing path). Half the cases also ask for the training outputs (pooled rows,
+ * mean, rstd: what the LayerNorm backward reads), checked against a double computation from the stored x.
  */
 @Tag("gpu")
 class MeanHwLayerNormGpuTest {
@@ -49,16 +50,42 @@ class MeanHwLayerNormGpuTest {
             Tensor tx = arena.allocate(dtype, Shape.nhwc(n, h, w, c));
             Tensor tw = arena.allocate(DType.F32, Shape.of(c)), tb = arena.allocate(DType.F32, Shape.of(c));
             Tensor out = arena.allocate(outType, Shape.of(n, c));
+            boolean stats = (n + c) % 2 == 0;
+            Tensor pooled = stats ? arena.allocate(DType.F32, Shape.of(n, c)) : null;
+            Tensor mean = stats ? arena.allocate(DType.F32, Shape.of(n)) : null;
+            Tensor rstd = stats ? arena.allocate(DType.F32, Shape.of(n)) : null;
+            if (stats) for (Tensor t : new Tensor[] {pooled, mean, rstd}) GpuSupport.poison(dev, t, st);
             GpuSupport.upload(host, tx, x, st);
             GpuSupport.upload(host, tw, wt, st);
             GpuSupport.upload(host, tb, bs, st);
             GpuSupport.poison(dev, out, st);
-            try (Launch l = MeanHwLayerNormLaunch.prepare(dev.modules(), out, tx, tw, tb, eps)) {
+            try (Launch l = MeanHwLayerNormLaunch.prepare(dev.modules(), out, pooled, mean, rstd, tx, tw, tb, eps)) {
                 l.launch(st);
                 float[] got = GpuSupport.download(host, out, st);
                 double e = GpuSupport.relError(got, ref);
                 double tol = outType == DType.F32 ? 1e-5 : 1e-2;
                 assertTrue(e < tol, dtype + "->" + outType + " N=" + n + " HW=" + h * w + " C=" + c + ": relative error " + e + " >= " + tol);
+                if (stats) {
+                    double[] p = new double[n * c], mu = new double[n], rs = new double[n];
+                    for (int b = 0; b < n; b++) {
+                        double sum = 0, var = 0;
+                        for (int ch = 0; ch < c; ch++) {
+                            double a = 0;
+                            for (int i = 0; i < h * w; i++) a += x[(b * h * w + i) * c + ch];
+                            p[b * c + ch] = a / (h * w);
+                            sum += p[b * c + ch];
+                        }
+                        mu[b] = sum / c;
+                        for (int ch = 0; ch < c; ch++) var += (p[b * c + ch] - mu[b]) * (p[b * c + ch] - mu[b]);
+                        rs[b] = 1 / Math.sqrt(var / c + eps);
+                    }
+                    String at = " N=" + n + " HW=" + h * w + " C=" + c;
+                    double ep = GpuSupport.relError(GpuSupport.download(host, pooled, st), p);
+                    double em = GpuSupport.relError(GpuSupport.download(host, mean, st), mu);
+                    double er = GpuSupport.relError(GpuSupport.download(host, rstd, st), rs);
+                    assertTrue(ep < 1e-5 && em < 1e-4 && er < 1e-4, "training outputs" + at + ": pooled " + ep + ", mean "
+                            + em + ", rstd " + er);
+                }
             }
         }
     }

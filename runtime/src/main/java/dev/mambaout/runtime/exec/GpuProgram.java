@@ -49,7 +49,7 @@ public final class GpuProgram implements AutoCloseable {
     private CudaGraph captured;
     private boolean closed;
 
-    GpuProgram(Device device, Precision precision, Lowering.Result lowered, GpuWeights weights) {
+    GpuProgram(Device device, Precision precision, Lowering.Result lowered, WeightViews weights) {
         this.device = device;
         this.precision = precision;
         this.steps = lowered.steps();
@@ -128,12 +128,21 @@ public final class GpuProgram implements AutoCloseable {
             last[index.get(b.id())] = -1;
         }
         for (int s = 0; s < steps.size(); s++) {
+            // A buffer may be written again (a training step's LayerNorm backward adds into a residual gradient):
+            // it lives from its first write to its last use.
             for (Lowering.Buffer b : steps.get(s).writes()) {
                 int i = index.get(b.id());
-                first[i] = s;
+                if (first[i] == Integer.MIN_VALUE) first[i] = s;
                 last[i] = s;
             }
-            for (Lowering.Buffer b : steps.get(s).reads()) last[index.get(b.id())] = s;
+            for (Lowering.Buffer b : steps.get(s).reads()) {
+                int i = index.get(b.id());
+                if (first[i] == Integer.MIN_VALUE) {
+                    throw new IllegalStateException("step " + s + " (" + steps.get(s).name() + ") reads "
+                            + b.name() + " before any step writes it");
+                }
+                last[i] = s;
+            }
         }
         for (Lowering.Buffer b : lowered.outputs()) last[index.get(b.id())] = steps.size();
         for (int i = 0; i < bufs.size(); i++) {

@@ -17,7 +17,7 @@ import java.util.Map;
  * the GEMMs take bf16). Programs for other batch sizes of the same model share it: their lowerings ask for the
  * same keys.
  */
-public final class GpuWeights implements AutoCloseable {
+public final class GpuWeights implements AutoCloseable, WeightViews {
 
     private final DeviceArena buffer;
     private final Map<String, Tensor> byKey = new HashMap<>();
@@ -73,7 +73,8 @@ public final class GpuWeights implements AutoCloseable {
         return true;
     }
 
-    Tensor get(Lowering.Weight w) {
+    @Override
+    public Tensor get(Lowering.Weight w) {
         Tensor t = byKey.get(w.key());
         if (t == null) throw new IllegalStateException("weight " + w.key() + " was not uploaded");
         return t;

@@ -384,7 +384,7 @@ final class Lowering {
 
     // ------------------------------------------------------------------------------------------------ helpers
 
-    private static Exec launch(Launch l) {
+    static Exec launch(Launch l) {
         return new Exec() {
             public void run(Stream s) { l.launch(s); }
 
@@ -421,10 +421,14 @@ final class Lowering {
      * (statistics over f32, and a GEMM writes f32 at no extra pass). The graph's input is f32 in every precision.
      */
     private DType activationType(Tensor x) {
+        return activationType(x, t, graphOutputs.contains(x.id()), consumers.getOrDefault(x.id(), List.of()),
+                producers.get(x.id()));
+    }
+
+    /** The rule above for x stored in a program of type {@code t}; the training lowering applies it too. */
+    static DType activationType(Tensor x, DType t, boolean callerReads, List<Op> readers, Op producer) {
         if (x.role() == Tensor.Role.INPUT || t == DType.F32) return DType.F32;
-        if (graphOutputs.contains(x.id())) return DType.F32;
-        List<Op> readers = consumers.getOrDefault(x.id(), List.of());
-        Op producer = producers.get(x.id());
+        if (callerReads) return DType.F32;
         if (producer instanceof Add || readers.stream().anyMatch(op -> op instanceof Add)) return DType.F32;
         boolean normalised = readers.stream().anyMatch(op -> op instanceof LayerNorm || op instanceof MeanHW);
         boolean streamWriter = producer instanceof Conv2d || producer instanceof Linear
@@ -461,7 +465,7 @@ final class Lowering {
         return weights.computeIfAbsent(key, k -> new Weight(k, dtype, shape, values));
     }
 
-    private static CudaDataType cuda(DType d) {
+    static CudaDataType cuda(DType d) {
         return switch (d) {
             case F32 -> CudaDataType.F32;
             case BF16 -> CudaDataType.BF16;
