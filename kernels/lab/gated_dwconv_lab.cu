@@ -12,8 +12,10 @@
 //   /tmp/gated_dwconv_lab --time-v4-silu  # the same with SiLU: the cost of GELU's erf
 //   /tmp/gated_dwconv_lab --time-v7       # the mainline (v4) against v7 (warp-private rings, gated_dwconv_v7.cuh)
 //   /tmp/gated_dwconv_lab --time-v7-silu  # the same with SiLU
-// -DGD_ERF=2 builds every variant with erff(x) replaced by 1, i.e. GELU(v) = 0.5 v (1 + 1) = v: the activation's cost
-// is the difference to the default build's GELU timing (the validation's reference follows: act 0 = identity).
+// -DGD_ERF=1 builds every variant with erff replaced by v7b's branch-free erf (gd_erf_fast.cuh, ~12 instructions
+// instead of ~24; error in gd_erf_fast_check.cpp); -DGD_ERF=2 with erff(x) replaced by 1, i.e. GELU(v) = 0.5 v (1 + 1)
+// = v: the activation's cost is the difference to the default build's GELU timing (the validation's reference
+// follows: act 0 = identity).
 #include <cuda_runtime.h>
 #include <cuda_bf16.h>
 #include <algorithm>
@@ -30,7 +32,10 @@
 #endif
 // The swap reaches the mainline's gd_act (and so every variant) without editing it: erff is a macro only while the
 // mainline and v3 are compiled; the standard headers above are already in.
-#if GD_ERF == 2
+#if GD_ERF == 1
+#include "gd_erf_fast.cuh"
+#define erff(x) gd_erf_fast(x)
+#elif GD_ERF == 2
 #define erff(x) 1.0f
 #endif
 #include "../src/main/cuda/gated_dwconv.cu"
@@ -406,7 +411,7 @@ int main(int argc, char** argv) {
     printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d/%d (f32/bf16), GD_COLS %d, GD_PREFETCH %d (v4 = the mainline as built)\n",
            GD_PW_UNROLL, GD_MIN_BLOCKS, GD_STAGED, gd_stages<float>(), gd_stages<__nv_bfloat16>(), GD_COLS, GD_PREFETCH);
     printf("GD7_STAGES %d, GD7_LC_BF16 %d, GD7_COLS %d, GD_ERF %d (%s), act %s\n", GD7_STAGES, GD7_LC_BF16, GD7_COLS,
-           GD_ERF, GD_ERF == 2 ? "erff -> 1: GELU is the identity" : "erff", silu ? "SiLU" : "GELU");
+           GD_ERF, GD_ERF == 1 ? "v7b's erf" : GD_ERF == 2 ? "erff -> 1: GELU is the identity" : "erff", silu ? "SiLU" : "GELU");
 
     const size_t flush_bytes = 256u << 20;
     void* flush; CK(cudaMalloc(&flush, flush_bytes));
