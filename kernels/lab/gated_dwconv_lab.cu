@@ -10,9 +10,14 @@
 //   /tmp/gated_dwconv_lab --check    # validate only (e.g. under compute-sanitizer)
 //   /tmp/gated_dwconv_lab --time-v4  # time v3 and the mainline only; -DGD_PREFETCH, -DGD_MIN_BLOCKS, -DGD_COLS
 //   /tmp/gated_dwconv_lab --time-v4-silu  # the same with SiLU: the cost of GELU's erf
-#include "../src/main/cuda/gated_dwconv.cu"
-#include "gated_dwconv_v3.cuh"
-
+//   /tmp/gated_dwconv_lab --time-v7       # the mainline (v4) against v7 (warp-private rings, gated_dwconv_v7.cuh)
+//   /tmp/gated_dwconv_lab --time-v7-silu  # the same with SiLU
+// -DGD_ERF=1 builds every variant with erff replaced by v7b's branch-free erf (gd_erf_fast.cuh, ~12 instructions
+// instead of ~24; error in gd_erf_fast_check.cpp); -DGD_ERF=2 with erff(x) replaced by 1, i.e. GELU(v) = 0.5 v (1 + 1)
+// = v: the activation's cost is the difference to the default build's GELU timing (the validation's reference
+// follows: act 0 = identity).
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +26,27 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#ifndef GD_ERF
+#define GD_ERF 0
+#endif
+// The swap reaches the mainline's gd_act (and so every variant) without editing it: erff is a macro only while the
+// mainline and v3 are compiled; the standard headers above are already in.
+#if GD_ERF == 1
+#include "gd_erf_fast.cuh"
+#define erff(x) gd_erf_fast(x)
+#elif GD_ERF == 2
+#define erff(x) 1.0f
+#endif
+#include "../src/main/cuda/gated_dwconv.cu"
+#include "gated_dwconv_v3.cuh"
+#undef erff
+// v7's input rows go through L1 (.ca): a block's warps are neighbouring bands and re-read each other's halo pixels.
+__device__ __forceinline__ void gd7_cp_async16_ca(void* smem, const void* gmem, bool valid) {
+    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
+}
+#include "gated_dwconv_v7.cuh"
 
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
@@ -124,10 +150,62 @@ static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int 
     return conv_blocks + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
 }
 
-// rows_override > 0: the mainline with that many output rows per strip instead of strip_rows()'s choice.
+// 7: warp-private rings (gated_dwconv_v7.cuh), C output columns per lane; then the mainline's pointwise blocks.
+// One kernel per (dtype, k, C): the k = 7 path gets its registers without the other paths' (ptxas in NOTES, round 7).
+template <typename T, int K, int C>
+__global__ void __launch_bounds__(GD7_BLOCK, 2) gd_v7(T* out, const T* x, const float* w, const float* b, Gd7Shape s) {
+    extern __shared__ __align__(16) unsigned char gd7_ring[];
+    const long long conv_blocks = gd7_conv_blocks<T, C>(s);
+    if (blockIdx.x < conv_blocks) gd7_conv<T, K, C>(out, x, w, b, s, reinterpret_cast<T*>(gd7_ring));
+    else gd_pointwise<T, 16 / sizeof(T)>(out, x, s, blockIdx.x - conv_blocks);
+}
+
+// Columns per lane (1, 2 or 4) when the caller does not force them: GD7_COLS unless its conv blocks would not fill
+// a wave of 2 blocks per SM (then 1, as the mainline's stagedLayout does for small batches).
+#ifndef GD7_COLS
+#define GD7_COLS 4   // no spills at k = 7 (124 / 126 registers, bf16 / f32), unlike the mainline's 4 columns
+#endif
+template <typename T, int K, int C>
+static void launch_v7_kc(T* out, const T* x, const float* w, const float* b, const Gd7Shape& s) {
+    constexpr int smem = gd7_smem_bytes<T, K, C>();
+    static bool attr = false;
+    if (!attr) { CK(cudaFuncSetAttribute(gd_v7<T, K, C>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); attr = true; }
+    const long long pw = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / (16 / (int)sizeof(T)));
+    const long long grid = gd7_conv_blocks<T, C>(s) + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    gd_v7<T, K, C><<<(unsigned)grid, GD7_BLOCK, smem>>>(out, x, w, b, s);
+}
+template <typename T, int K>
+static void launch_v7_k(T* out, const T* x, const float* w, const float* b, const Gd7Shape& s, int cols) {
+    if (cols == 1) launch_v7_kc<T, K, 1>(out, x, w, b, s);
+    else if (cols == 2) launch_v7_kc<T, K, 2>(out, x, w, b, s);
+    else launch_v7_kc<T, K, 4>(out, x, w, b, s);
+}
+template <typename T>
+static int v7_cols(const Gd7Shape& s) {
+    const long long wide = GD7_COLS == 1 ? 0 : GD7_COLS == 2 ? gd7_conv_blocks<T, 2>(s) : gd7_conv_blocks<T, 4>(s);
+    return wide >= 2LL * g_sms ? GD7_COLS : 1;
+}
+
+// rows_override > 0: the mainline (or v7) with that many output rows per strip instead of strip_rows()'s choice;
+// cols_override > 0: v7 with that many columns per lane instead of v7_cols()'s choice. v7 takes the shapes of the
+// staged path (16-byte units, aligned x and out) with k = 3, 5, 7; the others go to the mainline.
 template <typename T>
 static void launch(int v, T* out, const T* x, const float* w, const float* b, int N, int H, int W, int hidden,
-                   int conv, int k, int act, long long grid_override = 0, int rows_override = 0) {
+                   int conv, int k, int act, long long grid_override = 0, int rows_override = 0, int cols_override = 0) {
+    constexpr int V = 16 / sizeof(T);
+    const bool v7_shape = hidden % V == 0 && conv % V == 0 && ((uintptr_t)x & 15) == 0 && ((uintptr_t)out & 15) == 0 &&
+                          (k == 3 || k == 5 || k == 7);
+    if (v == 7 && v7_shape) {
+        const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
+        const Gd7Shape s{N, H, W, hidden, conv, k, act, rows, gd_ceil_div(H, rows)};
+        const int cols = cols_override > 0 ? cols_override : v7_cols<T>(s);
+        if (k == 3) launch_v7_k<T, 3>(out, x, w, b, s, cols);
+        else if (k == 5) launch_v7_k<T, 5>(out, x, w, b, s, cols);
+        else launch_v7_k<T, 7>(out, x, w, b, s, cols);
+        CK(cudaGetLastError());
+        return;
+    }
+    if (v == 7) v = 4;
     if (v == 1) {
         const long long total = (long long)N * H * W * hidden;
         gd_v1<T><<<(unsigned)std::min<long long>((total + 255) / 256, 132LL * 64), 256>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
@@ -162,7 +240,10 @@ static float bf16_round(float f) {
 static uint16_t to_bf16(float f) { uint32_t u; memcpy(&u, &f, 4); return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16); }
 static float from_bf16(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
 
-static double act_ref(double v, int act) { return act == 0 ? 0.5 * v * (1 + erf(v / sqrt(2.0))) : v / (1 + exp(-v)); }
+static double act_ref(double v, int act) {
+    if (act == 0) return GD_ERF == 2 ? v : 0.5 * v * (1 + erf(v / sqrt(2.0)));
+    return v / (1 + exp(-v));
+}
 
 // torch_w [conv, 1, k, k] -> out [tokens, hidden] in double.
 static std::vector<double> reference(const std::vector<float>& x, const std::vector<float>& tw, const std::vector<float>& b,
@@ -201,7 +282,7 @@ struct Case { int hidden, conv, k, N, H, W, act; };
 
 // Runs variant v (0 grid = its own) on one random case, misaligned = x and out one element off 16 bytes.
 template <typename T>
-static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned, long long grid, int rows) {
+static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned, long long grid, int rows, int cols) {
     const size_t tokens = (size_t)c.N * c.H * c.W, nx = tokens * 2 * c.hidden, no = tokens * c.hidden;
     std::normal_distribution<float> nd(0.f, 1.f);
     std::vector<float> x(nx), tw((size_t)c.conv * c.k * c.k), b(c.conv);
@@ -223,7 +304,7 @@ static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned
     CK(cudaMemcpy(dw, wp.data(), wp.size() * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(db, b.data(), b.size() * 4, cudaMemcpyHostToDevice));
     CK(cudaMemset(dout, 0xff, (no + off) * sizeof(T) + 4));   // NaN in f32 and bf16
-    launch<T>(v, dout + off, dx + off, dw, db, c.N, c.H, c.W, c.hidden, c.conv, c.k, c.act, grid, rows);
+    launch<T>(v, dout + off, dx + off, dw, db, c.N, c.H, c.W, c.hidden, c.conv, c.k, c.act, grid, rows, cols);
     CK(cudaDeviceSynchronize());
     CK(cudaMemcpy(ho.data(), dout, (no + off) * sizeof(T), cudaMemcpyDeviceToHost));
     double num = 0, den = 0;
@@ -240,33 +321,40 @@ static double check_one(int v, const Case& c, std::mt19937& rng, bool misaligned
 }
 
 static int validate() {
+    // the last four: k = 3 and 5 with conv < hidden under GELU and SiLU, and conv widths that leave v7's 16-channel
+    // chunks partial (40, 24)
     const Case cases[] = {
         {170, 80, 7, 2, 7, 7, 0}, {42, 16, 7, 1, 3, 5, 0}, {128, 48, 7, 2, 14, 14, 0}, {256, 96, 7, 1, 28, 28, 1},
         {64, 32, 7, 1, 13, 17, 0}, {64, 64, 3, 1, 9, 11, 1}, {33, 7, 5, 2, 6, 5, 0}, {96, 40, 1, 3, 5, 4, 1},
         {48, 24, 9, 1, 12, 10, 0}, {40, 20, 7, 3, 1, 1, 0}, {768, 288, 7, 1, 7, 7, 0}, {3, 1, 3, 1, 2, 3, 1},
         {512, 192, 7, 2, 14, 14, 0}, {16, 16, 5, 1, 20, 3, 0}, {85, 85, 7, 1, 8, 8, 1}, {1536, 576, 7, 1, 7, 7, 0},
-        {200, 5, 11, 1, 9, 12, 0}, {128, 48, 7, 1, 56, 56, 0}, {256, 128, 7, 2, 5, 4, 0}, {96, 64, 5, 1, 6, 9, 1}};
+        {200, 5, 11, 1, 9, 12, 0}, {128, 48, 7, 1, 56, 56, 0}, {256, 128, 7, 2, 5, 4, 0}, {96, 64, 5, 1, 6, 9, 1},
+        {96, 32, 3, 2, 10, 13, 0}, {80, 40, 5, 1, 11, 6, 0}, {144, 48, 3, 1, 15, 9, 1}, {64, 24, 7, 1, 9, 10, 1}};
+    struct Mode { bool mis; long long grid; int rows, cols; };
+    // v3: also misaligned and on a 7-block grid (grid-stride); v4: also misaligned and with strips of 1, 2 and 5
+    // output rows; v7: also misaligned (the mainline's fallback) and each of 1, 2, 4 columns per lane forced (the
+    // validation shapes are small: its own choice would be 1 column), with strips of 1, 2 and 5 rows
+    const std::vector<Mode> modes[] = {
+        {{false, 0, 0, 0}},
+        {{false, 0, 0, 0}, {true, 0, 0, 0}, {false, 7, 0, 0}},
+        {{false, 0, 0, 0}, {true, 0, 0, 0}, {false, 0, 1, 0}, {false, 0, 2, 0}, {false, 0, 5, 0}},
+        {{false, 0, 0, 0}, {true, 0, 0, 0}, {false, 0, 1, 1}, {false, 0, 0, 2}, {false, 0, 2, 2}, {false, 0, 0, 4},
+         {false, 0, 5, 4}}};
     std::mt19937 rng(12345);
     int failed = 0, n = 0;
     for (const Case& c : cases) {
-        for (int v = 1; v <= 4; v++) {
+        for (int v : {1, 2, 3, 4, 7}) {
             for (int bf = 0; bf < 2; bf++) {
-                // v3: also misaligned and on a 7-block grid (grid-stride); v4: also misaligned and with strips of
-                // 1, 2 and 5 output rows
-                const int modes = v == 3 ? 3 : v == 4 ? 5 : 1;
-                for (int mode = 0; mode < modes; mode++) {
-                    const bool mis = mode == 1;
-                    const long long grid = v == 3 && mode == 2 ? 7 : 0;
-                    const int rows = v == 4 && mode >= 2 ? (mode == 2 ? 1 : mode == 3 ? 2 : 5) : 0;
-                    const double e = bf ? check_one<__nv_bfloat16>(v, c, rng, mis, grid, rows)
-                                        : check_one<float>(v, c, rng, mis, grid, rows);
+                for (const Mode& m : modes[v == 3 ? 1 : v == 4 ? 2 : v == 7 ? 3 : 0]) {
+                    const double e = bf ? check_one<__nv_bfloat16>(v, c, rng, m.mis, m.grid, m.rows, m.cols)
+                                        : check_one<float>(v, c, rng, m.mis, m.grid, m.rows, m.cols);
                     const double tol = bf ? 1e-2 : 1e-5;
                     n++;
                     if (!(e < tol)) {
                         failed++;
-                        printf("FAIL v%d %s hidden=%d conv=%d k=%d NHW=%d,%d,%d act=%d %s rows=%d: rel err %.3g\n", v,
-                               bf ? "bf16" : "f32", c.hidden, c.conv, c.k, c.N, c.H, c.W, c.act,
-                               mode == 1 ? "misaligned" : grid ? "grid=7" : "", rows, e);
+                        printf("FAIL v%d %s hidden=%d conv=%d k=%d NHW=%d,%d,%d act=%d %s rows=%d cols=%d: rel err %.3g\n",
+                               v, bf ? "bf16" : "f32", c.hidden, c.conv, c.k, c.N, c.H, c.W, c.act,
+                               m.mis ? "misaligned" : m.grid ? "grid=7" : "", m.rows, m.cols, e);
                     }
                 }
             }
@@ -292,19 +380,38 @@ static float time_ms(F body, void* flush, size_t flush_bytes, int reps) {
     return median(t);
 }
 
+// N(0, 1) on the device (Box-Muller on a hash of the index): the timing's inputs at GB sizes without minutes of
+// host RNG, the same distribution as the host fill used before round 7 (erf's polynomial choice depends on |x|).
+template <typename T>
+__global__ void fill_normal(T* p, size_t n, unsigned long long seed) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        unsigned long long z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        const float u1 = ((unsigned)(z >> 40) + 1) * (1.0f / 16777217.0f), u2 = (unsigned)(z & 0xffffff) * (1.0f / 16777216.0f);
+        p[i] = gd_from_float<T>(sqrtf(-2.0f * logf(u1)) * cospif(2.0f * u2));
+    }
+}
+
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     g_sms = p.multiProcessorCount;
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
     // --time-v4: skip validation and v1, v2; --time-v4-silu: the same with SiLU instead of GELU (erf), to see what
-    // the erf of every output costs
-    const bool silu = argc > 1 && !strcmp(argv[1], "--time-v4-silu");
-    const bool time_only = argc > 1 && (!strcmp(argv[1], "--time-v4") || silu);
+    // the erf of every output costs; --time-v7(-silu): skip validation, time the mainline (v4) against v7 at 1, 2
+    // and 4 columns per lane on the femto and tiny shapes
+    const std::string mode = argc > 1 ? argv[1] : "";
+    const bool v7 = mode == "--time-v7" || mode == "--time-v7-silu";
+    const bool silu = mode == "--time-v4-silu" || mode == "--time-v7-silu";
+    const bool time_only = mode == "--time-v4" || mode == "--time-v4-silu" || v7;
     const int act = silu ? 1 : 0;
     const int failed = time_only ? 0 : validate();
-    if (argc > 1 && !strcmp(argv[1], "--check")) return failed ? 1 : 0;
+    if (mode == "--check") return failed ? 1 : 0;
     printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d/%d (f32/bf16), GD_COLS %d, GD_PREFETCH %d (v4 = the mainline as built)\n",
            GD_PW_UNROLL, GD_MIN_BLOCKS, GD_STAGED, gd_stages<float>(), gd_stages<__nv_bfloat16>(), GD_COLS, GD_PREFETCH);
+    printf("GD7_STAGES %d, GD7_LC_BF16 %d, GD7_COLS %d, GD_ERF %d (%s), act %s\n", GD7_STAGES, GD7_LC_BF16, GD7_COLS,
+           GD_ERF, GD_ERF == 1 ? "v7b's erf" : GD_ERF == 2 ? "erff -> 1: GELU is the identity" : "erff", silu ? "SiLU" : "GELU");
 
     const size_t flush_bytes = 256u << 20;
     void* flush; CK(cudaMalloc(&flush, flush_bytes));
@@ -319,17 +426,24 @@ int main(int argc, char** argv) {
         CK(cudaFree(s)); CK(cudaFree(d));
     }
     struct Shape { const char* model; int stage, N, H, hidden, conv; };
-    const Shape shapes[] = {
+    const std::vector<Shape> all = {
         {"femto", 1, 256, 56, 128, 48}, {"femto", 2, 256, 28, 256, 96}, {"femto", 3, 256, 14, 512, 192},
         {"femto", 4, 256, 7, 768, 288}, {"tiny", 1, 256, 56, 256, 96}, {"tiny", 2, 256, 28, 512, 192},
         {"tiny", 3, 256, 14, 1024, 384}, {"tiny", 4, 256, 7, 1536, 576}, {"base", 1, 256, 56, 341, 128},
         {"base", 3, 256, 14, 1365, 512}, {"femto", 1, 1, 56, 128, 48}, {"femto", 3, 1, 14, 512, 192},
         {"tiny", 1, 1, 56, 256, 96}, {"tiny", 4, 1, 7, 1536, 576}};
+    std::vector<Shape> shapes;
+    for (const Shape& sh : all) if (!v7 || strcmp(sh.model, "base")) shapes.push_back(sh);
     const int k = 7;
     std::mt19937 rng(7);
     std::normal_distribution<float> nd(0.f, 1.f);
-    printf("\n| model | stage | N | dtype | hidden | conv | MB | floor us | v1 us | v2 us | v3 us | v4 us | v4 rows | v4 GB/s | v4 %% of copy | v3/v4 |\n");
-    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    if (v7) {
+        printf("\n| model | stage | N | dtype | hidden | conv | MB | floor us | v4 us | v4 %% | v7 c1 us | v7 c2 us | v7 c4 us | v7 own cols | best v7 %% of copy | v4 / best v7 |\n");
+        printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    } else {
+        printf("\n| model | stage | N | dtype | hidden | conv | MB | floor us | v1 us | v2 us | v3 us | v4 us | v4 rows | v4 GB/s | v4 %% of copy | v3/v4 |\n");
+        printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    }
     for (int bf = 0; bf < 2; bf++) {
         for (const Shape& sh : shapes) {
             const int N = sh.N, H = sh.H, W = sh.H, hidden = sh.hidden, conv = sh.conv;
@@ -337,35 +451,40 @@ int main(int argc, char** argv) {
             void *dx, *dout; float *dw, *db;
             CK(cudaMalloc(&dx, nx * eb)); CK(cudaMalloc(&dout, no * eb));
             CK(cudaMalloc(&dw, (size_t)k * k * conv * 4)); CK(cudaMalloc(&db, conv * 4));
-            {   // random data (never time on zeros): fill on the host once per shape
-                std::vector<float> hx(nx);
-                for (auto& e : hx) e = nd(rng);
-                if (bf) {
-                    std::vector<uint16_t> hb(nx);
-                    for (size_t i = 0; i < nx; i++) hb[i] = to_bf16(hx[i]);
-                    CK(cudaMemcpy(dx, hb.data(), nx * 2, cudaMemcpyHostToDevice));
-                } else {
-                    CK(cudaMemcpy(dx, hx.data(), nx * 4, cudaMemcpyHostToDevice));
-                }
+            {   // random data (never time on zeros)
+                if (bf) fill_normal<<<1024, 256>>>((__nv_bfloat16*)dx, nx, rng());
+                else fill_normal<<<1024, 256>>>((float*)dx, nx, rng());
+                CK(cudaGetLastError());
                 std::vector<float> hw((size_t)k * k * conv), hb(conv);
                 for (auto& e : hw) e = nd(rng) / k;
                 for (auto& e : hb) e = nd(rng);
                 CK(cudaMemcpy(dw, hw.data(), hw.size() * 4, cudaMemcpyHostToDevice));
                 CK(cudaMemcpy(db, hb.data(), hb.size() * 4, cudaMemcpyHostToDevice));
             }
-            const double bytes = (double)tokens * 3 * hidden * eb;
-            float ms[5] = {0, 0, 0, 0, 0};
-            for (int v = time_only ? 3 : 1; v <= 4; v++) {
-                ms[v] = time_ms([&] {
-                    if (bf) launch<__nv_bfloat16>(v, (__nv_bfloat16*)dout, (const __nv_bfloat16*)dx, dw, db, N, H, W, hidden, conv, k, act);
-                    else launch<float>(v, (float*)dout, (const float*)dx, dw, db, N, H, W, hidden, conv, k, act);
+            const double bytes = (double)tokens * 3 * hidden * eb, floor_us = bytes / copy_gbs / 1e3;
+            auto run = [&](int v, int cols) {
+                return 1e3 * time_ms([&] {
+                    if (bf) launch<__nv_bfloat16>(v, (__nv_bfloat16*)dout, (const __nv_bfloat16*)dx, dw, db, N, H, W, hidden, conv, k, act, 0, 0, cols);
+                    else launch<float>(v, (float*)dout, (const float*)dx, dw, db, N, H, W, hidden, conv, k, act, 0, 0, cols);
                 }, flush, flush_bytes, 20);
+            };
+            if (v7) {
+                const float t4 = run(4, 0), t1 = run(7, 1), t2 = run(7, 2), t4c = run(7, 4);
+                const float best = std::min({t1, t2, t4c});
+                const int rows = strip_rows(N, H, W, conv);
+                const Gd7Shape s7{N, H, W, hidden, conv, k, act, rows, gd_ceil_div(H, rows)};
+                printf("| %s | %d | %d | %s | %d | %d | %.1f | %.1f | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d | %.0f%% | %.2f |\n",
+                       sh.model, sh.stage, N, bf ? "bf16" : "f32", hidden, conv, bytes / 1e6, floor_us, t4,
+                       100.0 * floor_us / t4, t1, t2, t4c, bf ? v7_cols<__nv_bfloat16>(s7) : v7_cols<float>(s7),
+                       100.0 * floor_us / best, t4 / best);
+            } else {
+                float us[5] = {0, 0, 0, 0, 0};
+                for (int v = time_only ? 3 : 1; v <= 4; v++) us[v] = run(v, 0);
+                printf("| %s | %d | %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | **%.1f** | %d | %.0f | %.0f%% | %.2f |\n",
+                       sh.model, sh.stage, N, bf ? "bf16" : "f32", hidden, conv, bytes / 1e6, floor_us, us[1], us[2],
+                       us[3], us[4], strip_rows(N, H, W, conv), bytes / us[4] / 1e3, 100.0 * floor_us / us[4],
+                       us[3] / us[4]);
             }
-            const double floor_us = bytes / copy_gbs / 1e3;
-            printf("| %s | %d | %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | **%.1f** | %d | %.0f | %.0f%% | %.2f |\n",
-                   sh.model, sh.stage, N, bf ? "bf16" : "f32", hidden, conv, bytes / 1e6, floor_us, ms[1] * 1e3,
-                   ms[2] * 1e3, ms[3] * 1e3, ms[4] * 1e3, strip_rows(N, H, W, conv), bytes / ms[4] / 1e6,
-                   100.0 * floor_us / (ms[4] * 1e3), ms[3] / ms[4]);
             CK(cudaFree(dx)); CK(cudaFree(dout)); CK(cudaFree(dw)); CK(cudaFree(db));
         }
     }

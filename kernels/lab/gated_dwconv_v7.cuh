@@ -1,0 +1,200 @@
+// Lab variant 7 (round 7, 2026-12-03): the mainline's rolling column (lab v4 = rounds 4-6, "v6" with GD_COLS) fed by
+// warp-private rings: no block-wide barrier anywhere in the row loop.
+//
+// Why: round 6 halved the instructions per output (2 columns per lane) and gained only 1.15-1.27x in bf16; the
+// mainline's 8 warps meet at a __syncthreads per input row, and at 2 blocks per SM a block waiting there leaves its
+// SM half idle while the slowest warp finishes its row (and all 8 warps then start the same phase together: loads,
+// then FMAs, then the close). Here every warp is its own work unit and streams its own rows: it waits for them with
+// cp.async.wait_group + __syncwarp only, so warps drift apart and their phases interleave on the schedulers.
+//
+// A warp's unit: (image, strip of strip_rows output rows, band of BX columns, chunk of LC conv channels). Its lanes are
+// G = 32 / LC column groups x LC channels: lane (gx, lc) is channel c0 + lc and owns the C adjacent output columns
+// x0 + gx C + j, with its channel's k*k weights and C x k accumulators in registers, walking down as the mainline's
+// lanes do (input row -> k*k*C FMAs into the k open output rows; the closing row is gated and stored).
+//   LC = 16 channels for bf16 (one 32-byte sector per pixel; G = 2 groups, so a band of 2C columns pays k - 1 halo
+//        pixels instead of the 4x at C = 2 that one group would; the femto-1 width of 48 channels has no idle lanes),
+//   LC = 32 for f32 (16 f32 channels would put the two groups' pixels 2C * 64 bytes apart: the same banks for C = 2).
+// Cost against the mainline: each warp loads its own k - 1 halo pixels (BX + k - 1 pixels per row instead of the
+// block's band + k - 1 shared by 8 warps; the extra reads are L1/L2 hits: input rows are loaded with cp.async.ca and
+// the 8 warps of a block are neighbouring bands of one chunk, so they read each other's halo close in time).
+// Ring: GD7_STAGES rows per warp, each row = the input row (BX + k - 1 pixels x LC channels) then the g row (BX
+// pixels), [pixel][LC channels], filled 16 bytes per cp.async with zero fill for padding and channels >= conv. Unit e
+// of a row's input part lands at element e * V of the slot (pixel e / (LC / V), channels (e % (LC / V)) V).
+// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x and out 16-byte aligned (the lab falls back to
+// the mainline otherwise); any odd k with K known (the lab compiles 3, 5, 7).
+//
+// The includer provides gd_ceil_div, gd_to_float, gd_from_float, gd_act, gd_cp_async16 (.cg), gd7_cp_async16_ca,
+// gd_cp_async_commit, gd_cp_async_wait<N>, WARP_SIZE, __syncwarp: the lab includes the mainline (gated_dwconv.cu)
+// and defines the .ca copy; the host check (gated_dwconv_v7_host_check.cpp) emulates them with std::threads.
+#pragma once
+
+constexpr int GD7_BLOCK = 256;
+constexpr int GD7_WARPS = GD7_BLOCK / WARP_SIZE;
+#ifndef GD7_LC_BF16
+#define GD7_LC_BF16 16   // conv channels per warp for bf16: 16 (2 column groups) or 32 (1)
+#endif
+#ifndef GD7_STAGES
+#define GD7_STAGES 6     // ring rows per warp: up to 5 rows in flight (dynamic shared memory, up to 86 KB per block)
+#endif
+
+struct Gd7Shape {
+    int N, H, W, hidden, conv, k, act, strip_rows, strips;
+};
+
+template <typename T> __host__ __device__ constexpr int gd7_lc() { return sizeof(T) == 4 ? 32 : GD7_LC_BF16; }
+template <typename T, int C> __host__ __device__ constexpr int gd7_band() { return WARP_SIZE / gd7_lc<T>() * C; }
+// One ring row in elements of T: the input row (band + k - 1 pixels), then the g row (band pixels).
+template <typename T, int K, int C> __host__ __device__ constexpr int gd7_slot() {
+    return (2 * gd7_band<T, C>() + K - 1) * gd7_lc<T>();
+}
+template <typename T, int K, int C> __host__ __device__ constexpr int gd7_smem_bytes() {
+    return GD7_WARPS * GD7_STAGES * gd7_slot<T, K, C>() * (int)sizeof(T);
+}
+template <typename T, int C> __host__ __device__ inline long long gd7_units(const Gd7Shape& s) {
+    return (long long)s.N * s.strips * gd_ceil_div(s.W, gd7_band<T, C>()) * gd_ceil_div(s.conv, gd7_lc<T>());
+}
+template <typename T, int C> __host__ __device__ inline long long gd7_conv_blocks(const Gd7Shape& s) {
+    return (gd7_units<T, C>(s) + GD7_WARPS - 1) / GD7_WARPS;
+}
+
+template <typename T, int K, int C>
+__device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                              const float* __restrict__ bias, const Gd7Shape& s, long long unit, T* ring) {
+    constexpr int P = K / 2, V = 16 / (int)sizeof(T), LC = gd7_lc<T>(), BX = gd7_band<T, C>(), PIX = BX + K - 1;
+    constexpr int UPP = LC / V, IN_UNITS = PIX * UPP, G_UNITS = BX * UPP, SLOT = gd7_slot<T, K, C>();
+    constexpr int IN_PER_LANE = (IN_UNITS + WARP_SIZE - 1) / WARP_SIZE, G_PER_LANE = (G_UNITS + WARP_SIZE - 1) / WARP_SIZE;
+    static_assert(LC % V == 0 && WARP_SIZE % LC == 0, "a pixel's channels are whole 16-byte units");
+    const int lane = threadIdx.x % WARP_SIZE, gx = lane / LC, lc = lane % LC;
+    // Unit order: band fastest, so the 8 warps of a block are neighbouring bands (their halo reads meet in L1).
+    const int bands = gd_ceil_div(s.W, BX), chunks = gd_ceil_div(s.conv, LC);
+    const int x0 = (int)(unit % bands) * BX;
+    long long rest = unit / bands;
+    const int c0 = (int)(rest % chunks) * LC;
+    rest /= chunks;
+    const int strip = (int)(rest % s.strips);
+    const long long n = rest / s.strips;
+    const int y0 = strip * s.strip_rows, y1 = min(y0 + s.strip_rows, s.H);
+    // Offsets inside one image fit 32 bits (H*W*2*hidden < 2^31: the Java launcher checks it for the mainline; the
+    // lab's shapes are far below).
+    const int pixel_stride = 2 * s.hidden, row_stride = pixel_stride * s.W;
+    const int cofs = 2 * s.hidden - s.conv, gofs = s.hidden - s.conv;
+    const T* img = x + n * s.H * s.W * pixel_stride;
+
+    // This lane's 16-byte units of every row, fixed for the whole strip: offset within the row and whether the
+    // column and channels exist (the row's own test is added per row).
+    int in_ofs[IN_PER_LANE], g_ofs[G_PER_LANE];
+    bool in_ok[IN_PER_LANE], g_ok[G_PER_LANE];
+    #pragma unroll
+    for (int i = 0; i < IN_PER_LANE; i++) {
+        const int e = lane + i * WARP_SIZE, xx = x0 - P + e / UPP, cu = c0 + (e % UPP) * V;
+        in_ok[i] = e < IN_UNITS && xx >= 0 && xx < s.W && cu < s.conv;
+        in_ofs[i] = xx * pixel_stride + cofs + cu;
+    }
+    #pragma unroll
+    for (int i = 0; i < G_PER_LANE; i++) {
+        const int f = lane + i * WARP_SIZE, xx = x0 + f / UPP, cu = c0 + (f % UPP) * V;
+        g_ok[i] = f < G_UNITS && xx < s.W && cu < s.conv;
+        g_ofs[i] = xx * pixel_stride + gofs + cu;
+    }
+    // Ring row tt: input row y0 - P + tt and g row y0 - 2P + tt (the output row that closes with it).
+    auto issue = [&](int tt, T* slot) {
+        const int iy = y0 - P + tt, oy = iy - P;
+        const bool iy_ok = iy >= 0 && iy < s.H, oy_ok = oy >= y0 && oy < y1;
+        #pragma unroll
+        for (int i = 0; i < IN_PER_LANE; i++) {
+            const int e = lane + i * WARP_SIZE;
+            if (e < IN_UNITS) {
+                const bool ok = iy_ok && in_ok[i];
+                gd7_cp_async16_ca(slot + e * V, ok ? img + (iy * row_stride + in_ofs[i]) : x, ok);
+            }
+        }
+        #pragma unroll
+        for (int i = 0; i < G_PER_LANE; i++) {
+            const int f = lane + i * WARP_SIZE;
+            if (f < G_UNITS) {
+                const bool ok = oy_ok && g_ok[i];
+                gd_cp_async16(slot + (PIX * LC + f * V), ok ? img + (oy * row_stride + g_ofs[i]) : x, ok);
+            }
+        }
+    };
+    const int rows = y1 - y0 + 2 * P;
+    // Ring slots by a rolling index (GD7_STAGES need not be a power of two): rd = row tt's slot, wr = row
+    // tt + GD7_STAGES - 1's, which is row tt - 1's (read by every lane before this row's __syncwarp).
+    #pragma unroll 1
+    for (int tt = 0; tt < GD7_STAGES - 1; tt++) {
+        if (tt < rows) issue(tt, ring + tt * SLOT);
+        gd_cp_async_commit();   // empty groups keep the count uniform
+    }
+    const int c = c0 + lc, x_first = x0 + gx * C;
+    const bool channel = c < s.conv;
+    bool computes[C];
+    #pragma unroll
+    for (int j = 0; j < C; j++) computes[j] = channel && x_first + j < s.W;
+    float w[K * K];
+    #pragma unroll
+    for (int tap = 0; tap < K * K; tap++) w[tap] = channel ? __ldg(weight + tap * s.conv + c) : 0.0f;
+    const float b = channel ? __ldg(bias + c) : 0.0f;
+    float acc[C][K];
+    #pragma unroll
+    for (int j = 0; j < C; j++) {
+        #pragma unroll
+        for (int i = 0; i < K; i++) acc[j][i] = b;
+    }
+    T* dst = out + (n * s.H * s.W + x_first) * s.hidden + gofs + c;
+    int rd = 0, wr = GD7_STAGES - 1;
+    // Unrolled by k as in the mainline: output row y0 + r collects in acc[.][r mod k], input row tt (= u mod k) adds
+    // tap row ky to acc[.][(u - ky) mod k] and closes acc[.][(u + 1) mod k] (row y0 + tt - 2P).
+    for (int step = 0; step < rows; step += K) {
+        #pragma unroll
+        for (int u = 0; u < K; u++) {
+            const int tt = step + u;
+            if (tt >= rows) break;
+            gd_cp_async_wait<GD7_STAGES - 2>();   // row tt has landed (this lane's part)
+            __syncwarp();                        // ... every lane's; and every lane has read row tt - 1's slot
+            if (tt + GD7_STAGES - 1 < rows) issue(tt + GD7_STAGES - 1, ring + wr * SLOT);
+            gd_cp_async_commit();
+            const T* slot = ring + rd * SLOT;
+            rd = rd == GD7_STAGES - 1 ? 0 : rd + 1;
+            wr = wr == GD7_STAGES - 1 ? 0 : wr + 1;
+            const int iy = y0 - P + tt, oy = iy - P;
+            if (iy >= 0 && iy < s.H) {
+                float v[C + K - 1];
+                #pragma unroll
+                for (int px = 0; px < C + K - 1; px++) v[px] = gd_to_float(slot[(gx * C + px) * LC + lc]);
+                #pragma unroll
+                for (int ky = 0; ky < K; ky++) {
+                    #pragma unroll
+                    for (int kx = 0; kx < K; kx++) {
+                        #pragma unroll
+                        for (int j = 0; j < C; j++) {
+                            acc[j][(u - ky + K) % K] = fmaf(w[ky * K + kx], v[j + kx], acc[j][(u - ky + K) % K]);
+                        }
+                    }
+                }
+            }
+            if (oy >= y0) {
+                #pragma unroll
+                for (int j = 0; j < C; j++) {
+                    if (computes[j]) {
+                        const float g = gd_to_float(slot[PIX * LC + (gx * C + j) * LC + lc]);
+                        dst[oy * s.W * s.hidden + j * s.hidden] = gd_from_float<T>(gd_act(g, s.act) * acc[j][(u + 1) % K]);
+                    }
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < C; j++) acc[j][(u + 1) % K] = b;
+        }
+    }
+    gd_cp_async_wait<0>();
+}
+
+// The conv blocks: warp w of block b runs unit 8 b + w on its own GD7_STAGES rows of the block's ring; warps past
+// the last unit return (no block barrier to keep them for).
+template <typename T, int K, int C>
+__device__ __forceinline__ void gd7_conv(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                                         const float* __restrict__ bias, const Gd7Shape& s, T* ring) {
+    const int warp = threadIdx.x / WARP_SIZE;
+    const long long unit = (long long)blockIdx.x * GD7_WARPS + warp;
+    if (unit >= gd7_units<T, C>(s)) return;
+    gd7_conv_warp<T, K, C>(out, x, weight, bias, s, unit, ring + warp * GD7_STAGES * gd7_slot<T, K, C>());
+}
