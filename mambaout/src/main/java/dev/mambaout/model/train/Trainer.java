@@ -175,7 +175,12 @@ public final class Trainer {
                     epochs.add(endEpoch(epoch, s, lr, epochStats, metrics, start, bar, buffers));
                     save(checkpoint);
                     lastCheckpoint = s;
-                    TrainingPlot.write(metricsFile, options.outDir().resolve(PLOT));
+                    try {
+                        TrainingPlot.write(metricsFile, options.outDir().resolve(PLOT));
+                    } catch (LinkageError noAwt) {
+                        // A runtime without java.desktop (the GPU bundle's jlinked JRE) cannot draw: keep training.
+                        out.println("plot     skipped: this Java runtime has no java.desktop (" + noAwt + ")");
+                    }
                 }
             }
             if (lastCheckpoint != s) {
