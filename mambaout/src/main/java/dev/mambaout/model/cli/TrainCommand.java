@@ -9,12 +9,16 @@ import dev.mambaout.model.image.EvalTransform;
 import dev.mambaout.model.infer.DeviceChoice;
 import dev.mambaout.model.train.CpuTrainStep;
 import dev.mambaout.model.train.Dataset;
+import dev.mambaout.model.train.GpuTrainStep;
 import dev.mambaout.model.train.IdxDataset;
 import dev.mambaout.model.train.ImageFolderDataset;
 import dev.mambaout.model.train.TrainCheckpoint;
 import dev.mambaout.model.train.TrainConfig;
 import dev.mambaout.model.train.TrainState;
+import dev.mambaout.model.train.TrainStep;
 import dev.mambaout.model.train.Trainer;
+import dev.mambaout.natives.Cuda;
+import dev.mambaout.natives.CudaUnavailableException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -121,9 +125,14 @@ final class TrainCommand implements Callable<Integer> {
             + "another --num-classes is re-initialised; the optimiser starts afresh.")
     Path initFrom;
 
-    @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|gpu|auto", description = "Default: ${DEFAULT-VALUE} (the CPU "
-            + "executor: the GPU trainer is not available yet).")
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|gpu|auto", description = "Default: ${DEFAULT-VALUE} (the GPU "
+            + "when one is usable, else the CPU executor, said in one log line).")
     DeviceChoice device;
+
+    @Option(names = "--precision", defaultValue = "bf16", paramLabel = "bf16|f32|tf32", description = "GPU training precision: bf16 "
+            + "activations and GEMM operands with f32 master weights, accumulation and statistics, or f32 throughout (the CPU "
+            + "executor always computes in float with double accumulation). Default: ${DEFAULT-VALUE}.")
+    dev.mambaout.runtime.exec.Precision precision;
 
     @Option(names = "--limit-train", paramLabel = "N", description = "Use only the first N training images.")
     Integer limitTrain;
@@ -155,10 +164,6 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(PrintWriter log) throws IOException {
-        if (device == DeviceChoice.GPU) {
-            throw new IllegalArgumentException("--device gpu: the GPU trainer is not available yet (it needs the fused backward "
-                    + "kernels and the device-side AdamW of issue 8); train on the CPU executor with --device cpu or auto");
-        }
         if (resume != null && initFrom != null) {
             throw new IllegalArgumentException("--resume and --init-from exclude each other: a resumed run takes its weights from its checkpoint");
         }
@@ -186,12 +191,23 @@ final class TrainCommand implements Callable<Integer> {
             state = TrainState.fresh(pspec, initFrom != null ? initialWeights(log, pspec) : RandomInit.draw(pspec, seed));
             if (initFrom == null) log.println("weights  random (timm init, seed " + seed + ")");
         }
-        if (device == DeviceChoice.AUTO) log.println("device   auto: the CPU executor (the GPU trainer is not available yet)");
         boolean terminal = System.console() != null && System.console().isTerminal();
-        try (CpuTrainStep step = new CpuTrainStep(tc, state)) {
+        try (TrainStep step = trainStep(log, tc, state)) {
             new Trainer(tc, train, test, step,
                     new Trainer.Options(out, checkpointEvery, logEvery, stopAtStep), log, terminal).run();
             return 0;
+        }
+    }
+
+    /** The GPU step for --device gpu (or auto with a usable GPU), else the CPU executor's. */
+    private TrainStep trainStep(PrintWriter log, TrainConfig tc, TrainState state) {
+        if (device == DeviceChoice.CPU) return new CpuTrainStep(tc, state);
+        try {
+            return new GpuTrainStep(tc, state, precision, Cuda.configuredBackend(), 0);
+        } catch (CudaUnavailableException e) {
+            if (device == DeviceChoice.GPU) throw new IllegalArgumentException("--device gpu: " + e.getMessage(), e);
+            log.println("device   auto: the CPU executor (" + e.getMessage() + ")");
+            return new CpuTrainStep(tc, state);
         }
     }
 

@@ -1,0 +1,128 @@
+package dev.mambaout.runtime.exec;
+
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.Tensor;
+import dev.mambaout.graph.ops.Activation;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The training lowering on the CPU: which steps it makes, how it places them, what it refuses. No GPU is touched. */
+class TrainingLoweringTest {
+
+    static java.util.stream.Stream<Arguments> structures() {
+        List<Arguments> out = new ArrayList<>();
+        TrainingNets.Spec s = TrainingNets.small();
+        for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {
+            out.add(Arguments.of(p, s));
+            out.add(Arguments.of(p, new TrainingNets.Spec(2, 1, 32, 32, new int[] {16, 24, 32}, 5, 0.5, Activation.SILU,
+                    true, false, false, 10, 0.0)));
+        }
+        return out.stream();
+    }
+
+    private static TrainingLowering.Result lower(TrainingNets.Net n, Precision p) {
+        return TrainingLowering.lower(n.training(), n.logits(), p, 132, TrainingNets::decays);
+    }
+
+    @ParameterizedTest
+    @MethodSource("structures")
+    void lowersAWholeTrainingStepThatThePlannerCanPlace(Precision p, TrainingNets.Spec spec) {
+        TrainingNets.Net n = TrainingNets.build(spec);
+        TrainingLowering.Result r = lower(n, p);
+        List<Lowering.Step> steps = r.program().steps();
+        // place() throws when a step reads a buffer no earlier step wrote, or a buffer is never written.
+        var placement = GpuProgram.place(r.program());
+        assertTrue(placement.peakBytes() > 0);
+        assertEquals("adamw_step", steps.getLast().kernel(), "the update is the step's last launch");
+
+        List<String> names = n.training().graph().tensors().stream().filter(t -> t.role() == Tensor.Role.PARAMETER)
+                .map(Tensor::name).toList();
+        assertEquals(names, r.params().stream().map(TrainingLowering.Param::name).toList(), "every parameter is trained");
+        Set<String> keys = r.program().weights().stream().map(Lowering.Weight::key).collect(Collectors.toSet());
+        for (String name : names) {
+            assertTrue(keys.contains(TrainingLowering.GRAD + name), "a step writes the gradient of " + name);
+        }
+        if (p == Precision.BF16) {
+            assertTrue(keys.contains(TrainingLowering.FLAT_BF16), "bf16 programs multiply with AdamW's bf16 copy");
+            assertTrue(keys.stream().anyMatch(k -> k.startsWith(TrainingLowering.BF16)));
+        } else {
+            assertFalse(keys.stream().anyMatch(k -> k.startsWith(TrainingLowering.BF16)), "f32 programs have no bf16 copy");
+        }
+
+        // The image's gradient is not wanted: the stem's first conv has no input-gradient GEMM and col2im.
+        int convs = 2 + (spec.dims().length - 1);
+        long col2im = steps.stream().filter(s -> s.kernel().startsWith("col2im")).count();
+        assertEquals(convs - 1, col2im, "col2im for every convolution but the stem's first");
+        assertEquals(1, steps.stream().filter(s -> s.kernel().startsWith("cross_entropy")).count(),
+                "cross-entropy forward and backward as one step");
+        // The residual sums need no add pass: each block's LayerNorm backward adds into the shortcut's gradient.
+        assertFalse(steps.stream().anyMatch(s -> s.kernel().contains("add")), "no separate add pass");
+
+        List<Lowering.Buffer> in = r.program().inputs();
+        assertEquals(List.of(DType.F32, DType.I32), in.stream().map(Lowering.Buffer::dtype).toList(), "image, labels");
+        assertEquals(1, r.loss().shape().numel(), "the loss is one value");
+        assertEquals(DType.F32, r.logits().dtype(), "logits are read back as float");
+        // Parameters are laid out with the decaying ones first (AdamW decays [0, decayCount)).
+        long decaying = r.params().stream().filter(TrainingLowering.Param::decays).mapToLong(TrainingLowering.Param::numel).sum();
+        assertTrue(r.layout().decayCount() >= decaying && r.layout().decayCount() < decaying + 8L * r.params().size());
+        Set<Long> offsets = new HashSet<>();
+        for (TrainingLowering.Param q : r.params()) assertTrue(offsets.add(r.layout().offset(q.index())), "slices do not share an offset");
+    }
+
+    @Test
+    void bf16ProgramsKeepTheResidualGradientInFloat() {
+        TrainingLowering.Result r = lower(TrainingNets.build(TrainingNets.small()), Precision.BF16);
+        // The stream's gradient is f32 (it is accumulated in place); the GEMMs multiply its bf16 cast.
+        assertTrue(r.program().steps().stream().anyMatch(s -> s.kernel().equals("cast_f32_bf16")));
+        int accumulating = 0;
+        for (Lowering.Step s : r.program().steps()) {
+            if (!s.kernel().equals("layernorm_backward") || !s.reads().contains(s.writes().get(0))) continue;
+            assertEquals(DType.F32, s.writes().get(0).dtype(), s.name() + " adds into an f32 gradient");
+            accumulating++;
+        }
+        assertEquals(2, accumulating, "one in-place sum per block (the small net has two)");
+    }
+
+    @Test
+    void refusesLayerScaleByName() {
+        TrainingNets.Spec s = TrainingNets.small();
+        TrainingNets.Net n = TrainingNets.build(new TrainingNets.Spec(s.batch(), s.inChans(), s.height(), s.width(), s.dims(),
+                s.kernel(), s.convRatio(), s.act(), s.normFirst(), s.mlpHead(), true, s.classes(), s.smoothing()));
+        var e = assertThrows(UnsupportedOperationException.class, () -> lower(n, Precision.F32));
+        assertTrue(e.getMessage().contains("LayerScale") || e.getMessage().contains("layer_scale"), e.getMessage());
+    }
+
+    @Test
+    void paramLayoutsRoundTrip() {
+        Random r = new Random(5);
+        TrainingLowering.Result res = lower(TrainingNets.build(TrainingNets.small()), Precision.F32);
+        Set<TrainingLowering.Param.Layout> seen = new HashSet<>();
+        for (TrainingLowering.Param p : res.params()) {
+            float[] torch = new float[Math.toIntExact(p.torchShape().numel())];
+            for (int i = 0; i < torch.length; i++) torch[i] = (float) r.nextGaussian();
+            float[] stored = p.pack(torch);
+            assertEquals(p.stored().numel(), stored.length, p.name());
+            assertArrayEquals(torch, p.unpack(stored), p.name());
+            seen.add(p.layout());
+        }
+        assertEquals(Set.of(TrainingLowering.Param.Layout.values()), seen, "the net has every layout");
+        TrainingLowering.Param conv = res.params().stream().filter(q -> q.layout() == TrainingLowering.Param.Layout.IM2COL)
+                .findFirst().orElseThrow();
+        assertThrows(IllegalArgumentException.class, () -> conv.pack(new float[3]));
+    }
+}
