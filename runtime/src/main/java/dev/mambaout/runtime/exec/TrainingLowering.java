@@ -176,6 +176,7 @@ final class TrainingLowering {
     private final Map<List<Integer>, Buffer[]> stats = new HashMap<>();
     /** Forward convolutions by input tensor: the im2col buffer and geometry, for the weight gradient. */
     private final Map<Integer, ConvSaved> cols = new HashMap<>();
+    /** bf16 casts of f32 gradients, by gradient tensor id. */
     private final Map<Integer, Buffer> bf16Casts = new HashMap<>();
     private final List<Step> steps = new ArrayList<>();
     private int scratchIds = -1;
@@ -677,16 +678,21 @@ final class TrainingLowering {
         }));
     }
 
-    /** dy as a GEMM operand: itself, or (bf16 programs, an f32 residual gradient) its bf16 cast, made once. */
+    /**
+     * dy as a GEMM operand: itself, or (bf16 programs, an f32 residual gradient) its bf16 cast, made once per
+     * gradient tensor. Keyed by the tensor, not the buffer: the residual stream's gradients share one buffer that
+     * each block's LayerNorm backward adds into, so a cast keyed by buffer would hand an earlier block's fc2 the
+     * stale gradient of a later one (bf16 gradients off by 40-100% on the H200, 2026-12-03).
+     */
     private Buffer gemmOperand(Tensor dy) {
         Buffer g = grad(dy);
         if (g.dtype() == t) return g;
-        Buffer c = bf16Casts.get(g.id());
+        Buffer c = bf16Casts.get(dy.id());
         if (c == null) {
             Buffer cast = scratch(dy.name() + ".bf16", t, g.shape());
             steps.add(new Step(dy.name() + " cast", "cast_f32_bf16", List.of(g), List.of(cast), g.bytes() + cast.bytes(), 0,
                     b -> Lowering.launch(CastLaunch.prepare(b.modules(), b.act(cast), b.act(g)))));
-            bf16Casts.put(g.id(), cast);
+            bf16Casts.put(dy.id(), cast);
             c = cast;
         }
         return c;

@@ -38,7 +38,7 @@ class GpuTrainProgramGpuTest {
 
     static java.util.stream.Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        TrainingNets.Spec other = new TrainingNets.Spec(4, 1, 32, 29, new int[] {16, 24, 32}, 5, 0.5, Activation.SILU,
+        TrainingNets.Spec other = new TrainingNets.Spec(4, 1, 32, 29, new int[] {16, 24, 32}, new int[] {2, 1, 1}, 5, 0.5, Activation.SILU,
                 true, false, false, 10, 0.0);
         for (Backend b : Backend.values()) {
             for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {

@@ -29,7 +29,7 @@ class TrainingLoweringTest {
         TrainingNets.Spec s = TrainingNets.small();
         for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {
             out.add(Arguments.of(p, s));
-            out.add(Arguments.of(p, new TrainingNets.Spec(2, 1, 32, 32, new int[] {16, 24, 32}, 5, 0.5, Activation.SILU,
+            out.add(Arguments.of(p, new TrainingNets.Spec(2, 1, 32, 32, new int[] {16, 24, 32}, new int[] {2, 1, 1}, 5, 0.5, Activation.SILU,
                     true, false, false, 10, 0.0)));
         }
         return out.stream();
@@ -95,13 +95,25 @@ class TrainingLoweringTest {
             assertEquals(DType.F32, s.writes().get(0).dtype(), s.name() + " adds into an f32 gradient");
             accumulating++;
         }
-        assertEquals(2, accumulating, "one in-place sum per block (the small net has two)");
+        assertEquals(3, accumulating, "one in-place sum per block (the small net has three)");
+        // A cast's copy must be what its readers want: its source is not written again before the copy's last read.
+        List<Lowering.Step> steps = r.program().steps();
+        for (int i = 0; i < steps.size(); i++) {
+            if (!steps.get(i).kernel().equals("cast_f32_bf16")) continue;
+            Lowering.Buffer src = steps.get(i).reads().get(0), copy = steps.get(i).writes().get(0);
+            int lastRead = i;
+            for (int j = i + 1; j < steps.size(); j++) if (steps.get(j).reads().contains(copy)) lastRead = j;
+            for (int j = i + 1; j < lastRead; j++) {
+                assertFalse(steps.get(j).writes().contains(src), steps.get(j).name() + " changes " + src.name()
+                        + " while its bf16 copy is still to be read (by step " + lastRead + ")");
+            }
+        }
     }
 
     @Test
     void refusesLayerScaleByName() {
         TrainingNets.Spec s = TrainingNets.small();
-        TrainingNets.Net n = TrainingNets.build(new TrainingNets.Spec(s.batch(), s.inChans(), s.height(), s.width(), s.dims(),
+        TrainingNets.Net n = TrainingNets.build(new TrainingNets.Spec(s.batch(), s.inChans(), s.height(), s.width(), s.dims(), s.depths(),
                 s.kernel(), s.convRatio(), s.act(), s.normFirst(), s.mlpHead(), true, s.classes(), s.smoothing()));
         var e = assertThrows(UnsupportedOperationException.class, () -> lower(n, Precision.F32));
         assertTrue(e.getMessage().contains("LayerScale") || e.getMessage().contains("layer_scale"), e.getMessage());

@@ -25,13 +25,13 @@ final class TrainingNets {
      * @param mlpHead    timm's MLP head (a LayerNorm after the hidden layer's GELU) instead of NORM_MLP
      * @param layerScale a LayerScale before each residual add (the {@code _rw} blocks)
      */
-    record Spec(int batch, int inChans, int height, int width, int[] dims, int kernel, double convRatio, Activation act,
+    record Spec(int batch, int inChans, int height, int width, int[] dims, int[] depths, int kernel, double convRatio, Activation act,
                 boolean normFirst, boolean mlpHead, boolean layerScale, int classes, double smoothing) {}
 
     record Net(TrainingGraph training, Tensor input, Tensor labels, Tensor logits, Spec spec) {}
 
     static Spec small() {
-        return new Spec(3, 3, 19, 14, new int[] {8, 12}, 7, 1.0, Activation.GELU, false, true, false, 5, 0.1);
+        return new Spec(3, 3, 19, 14, new int[] {8, 12}, new int[] {1, 2}, 7, 1.0, Activation.GELU, false, true, false, 5, 0.1);
     }
 
     static Net build(Spec s) {
@@ -51,14 +51,16 @@ final class TrainingNets {
                         : norm(g, ds + "norm", conv(g, ds + "conv", h, dim, prev), dim);
             }
             int hidden = (int) (8.0 / 3 * dim), cc = Math.max(1, (int) (s.convRatio() * dim));
-            String blk = "stages." + st + ".blocks.0.";
-            Tensor t = norm(g, blk + "norm", h, dim);
-            t = g.linear(t, g.parameter(blk + "fc1.weight", 2 * hidden, dim), g.parameter(blk + "fc1.bias", 2 * hidden));
-            t = g.gatedDwConv(t, g.parameter(blk + "conv.weight", cc, 1, s.kernel(), s.kernel()),
-                    g.parameter(blk + "conv.bias", cc), s.act());
-            t = g.linear(t, g.parameter(blk + "fc2.weight", dim, hidden), g.parameter(blk + "fc2.bias", dim));
-            if (s.layerScale()) t = g.layerScale(t, g.parameter(blk + "ls.gamma", dim));
-            h = g.add(t, h);
+            for (int b = 0; b < s.depths()[st]; b++) {
+                String blk = "stages." + st + ".blocks." + b + ".";
+                Tensor t = norm(g, blk + "norm", h, dim);
+                t = g.linear(t, g.parameter(blk + "fc1.weight", 2 * hidden, dim), g.parameter(blk + "fc1.bias", 2 * hidden));
+                t = g.gatedDwConv(t, g.parameter(blk + "conv.weight", cc, 1, s.kernel(), s.kernel()),
+                        g.parameter(blk + "conv.bias", cc), s.act());
+                t = g.linear(t, g.parameter(blk + "fc2.weight", dim, hidden), g.parameter(blk + "fc2.bias", dim));
+                if (s.layerScale()) t = g.layerScale(t, g.parameter(blk + "ls.gamma", dim));
+                h = g.add(t, h);
+            }
         }
         int last = s.dims()[s.dims().length - 1], hh = 2 * last;
         Tensor z = norm(g, "head.norm", g.meanHW(h), last);
