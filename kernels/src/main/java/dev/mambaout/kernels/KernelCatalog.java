@@ -122,6 +122,17 @@ public final class KernelCatalog {
     public static final KernelSpec LAYERNORM_BACKWARD_BF16_BF16_BF16 =
             spec("layernorm", "layernorm_backward_bf16_bf16_bf16", LAYERNORM_BACKWARD_PARAMS);
 
+    // LayerScale of timm's `_rw` blocks, training (layerscale.cu): x [tokens, C] f32 or bf16, shortcut / out / dy /
+    // gamma / dgamma f32. Forward out = shortcut + gamma * x (out may be shortcut); backward dx = gamma * dy in x's
+    // type plus partial [blocks, C] f32 of dy * x, which the finalize sums in a fixed order into dgamma (accumulate 0 =
+    // overwrite, 1 = add). Geometry: LayerScaleKernels.
+    public static final KernelSpec LAYERSCALE_RESIDUAL_FORWARD_F32 = layerScaleForward("f32");
+    public static final KernelSpec LAYERSCALE_RESIDUAL_FORWARD_BF16 = layerScaleForward("bf16");
+    public static final KernelSpec LAYERSCALE_BACKWARD_F32 = layerScaleBackward("f32");
+    public static final KernelSpec LAYERSCALE_BACKWARD_BF16 = layerScaleBackward("bf16");
+    public static final KernelSpec LAYERSCALE_BACKWARD_FINALIZE = spec("layerscale", "layerscale_backward_finalize",
+            "dgamma", PTR, "partial", PTR, "blocks", I32, "C", I32, "accumulate", I32);
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -138,7 +149,9 @@ public final class KernelCatalog {
                 COL2IM_NHWC_F32, COL2IM_NHWC_BF16, COL2IM_NHWC_BF16_F32, ACT_BACKWARD_F32, ACT_BACKWARD_BF16,
                 CAST_F32_BF16, CAST_BF16_F32,
                 LAYERNORM_BACKWARD_F32_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32,
-                LAYERNORM_BACKWARD_F32_F32_BF16, LAYERNORM_BACKWARD_BF16_F32_BF16, LAYERNORM_BACKWARD_BF16_BF16_BF16)) {
+                LAYERNORM_BACKWARD_F32_F32_BF16, LAYERNORM_BACKWARD_BF16_F32_BF16, LAYERNORM_BACKWARD_BF16_BF16_BF16,
+                LAYERSCALE_RESIDUAL_FORWARD_F32, LAYERSCALE_RESIDUAL_FORWARD_BF16, LAYERSCALE_BACKWARD_F32,
+                LAYERSCALE_BACKWARD_BF16, LAYERSCALE_BACKWARD_FINALIZE)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -191,6 +204,16 @@ public final class KernelCatalog {
 
     private static KernelSpec meanHwBackward(String type) {
         return spec("head", "mean_hw_backward_" + type, "dx", PTR, "dy", PTR, "N", I32, "HW", I32, "C", I32);
+    }
+
+    private static KernelSpec layerScaleForward(String type) {
+        return spec("layerscale", "layerscale_residual_forward_" + type, "out", PTR, "shortcut", PTR, "x", PTR,
+                "gamma", PTR, "tokens", I32, "C", I32);
+    }
+
+    private static KernelSpec layerScaleBackward(String type) {
+        return spec("layerscale", "layerscale_backward_" + type, "dx", PTR, "partial", PTR, "dy", PTR, "x", PTR,
+                "gamma", PTR, "tokens", I32, "C", I32);
     }
 
     private static KernelSpec spec(String module, String name, Object... nameKindPairs) {
