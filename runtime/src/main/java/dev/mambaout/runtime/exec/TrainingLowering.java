@@ -19,6 +19,7 @@ import dev.mambaout.graph.ops.GatedDwConvBackward;
 import dev.mambaout.graph.ops.LayerNorm;
 import dev.mambaout.graph.ops.LayerNormBackward;
 import dev.mambaout.graph.ops.LayerScale;
+import dev.mambaout.graph.ops.LayerScaleBackward;
 import dev.mambaout.graph.ops.Linear;
 import dev.mambaout.graph.ops.LinearBackwardInput;
 import dev.mambaout.graph.ops.LinearBackwardWeight;
@@ -52,6 +53,8 @@ import dev.mambaout.runtime.launch.GatedDwConvLaunch;
 import dev.mambaout.runtime.launch.Im2colLaunch;
 import dev.mambaout.runtime.launch.LayerNormBackwardLaunch;
 import dev.mambaout.runtime.launch.LayerNormLaunch;
+import dev.mambaout.runtime.launch.LayerScaleBackwardLaunch;
+import dev.mambaout.runtime.launch.LayerScaleLaunch;
 import dev.mambaout.runtime.launch.MeanHwBackwardLaunch;
 import dev.mambaout.runtime.launch.MeanHwLayerNormLaunch;
 
@@ -85,8 +88,8 @@ import java.util.function.Predicate;
  *   <li>In bf16 programs an f32 gradient that a GEMM multiplies (the residual stream's) is cast to bf16 once.</li>
  *   <li>Ops no wanted result depends on (the input image's gradient) are dropped.</li>
  * </ul>
- * Refused by name: LayerScale (the {@code _rw} structures' trained gammas need their own kernel, not yet written) and
- * any op outside the patterns the MambaOut graphs produce.
+ * LayerScale (the {@code _rw} blocks) is its own kernel pair: {@code LayerScale -> Add} forward, dx and dgamma
+ * backward. Refused by name: any op outside the patterns the MambaOut graphs produce.
  */
 final class TrainingLowering {
 
@@ -315,8 +318,8 @@ final class TrainingLowering {
             case GatedDwConvBackward b -> gatedBackward(b);
             case ActBackward b -> actBackward(b);
             case MeanHWBackward b -> meanBackward(b);
-            case LayerScale ls -> throw unsupported(op, "LayerScale is not lowered for GPU training yet (the _rw"
-                    + " structures' trained gammas need a kernel of their own); train this structure on the CPU executor");
+            case LayerScale ls -> layerScale(ls);
+            case LayerScaleBackward b -> layerScaleBackward(b);
             case Add a -> throw unsupported(op, "a sum of gradients outside a residual's LayerNorm (whose backward"
                     + " accumulates it in place) has no kernel");
             default -> throw unsupported(op, "no GPU training lowering for " + op.kind());
@@ -356,13 +359,27 @@ final class TrainingLowering {
             done.add(a);
             residual = act(a.a() == result ? a.b() : a.a());
             result = a.out();
-        } else if (soleForwardReader(result) instanceof LayerScale ls) {
-            throw unsupported(ls, "LayerScale is not lowered for GPU training yet (the _rw structures' trained gammas"
-                    + " need a kernel of their own); train this structure on the CPU executor");
         }
         Buffer out = act(result);
         gemm(result.name() + " linear", RowMajorGemm.linear(rows, inF, outF), Operand.of(x), operand(param(l.weight())),
                 residual, Operand.of(out), Epilogue.BIAS, bias(param(l.bias()), out.dtype()));
+    }
+
+    /**
+     * {@code LayerScale -> Add}: out = shortcut + gamma * x in one kernel. fc2's output x stays in memory (unlike
+     * inference, where gamma is folded into fc2): the gamma gradient reads it.
+     */
+    private void layerScale(LayerScale ls) {
+        if (!(soleForwardReader(ls.out()) instanceof Add a) || (a.a() == ls.out()) == (a.b() == ls.out())) {
+            throw unsupported(ls, "LayerScale must feed exactly one residual Add (the _rw block)");
+        }
+        done.add(a);
+        Buffer x = act(ls.x()), shortcut = act(a.a() == ls.out() ? a.b() : a.a()), out = act(a.out());
+        Weight gamma = master(param(ls.gamma()));
+        steps.add(new Step(a.out().name() + " layerscale + residual", "layerscale_residual_forward", List.of(x, shortcut),
+                List.of(out), x.bytes() + shortcut.bytes() + out.bytes(), 2.0 * x.shape().numel(),
+                b -> Lowering.launch(LayerScaleLaunch.prepare(b.modules(), b.act(out), b.act(shortcut), b.act(x),
+                        b.weight(gamma)))));
     }
 
     private void layerNorm(LayerNorm n) {
@@ -597,6 +614,20 @@ final class TrainingLowering {
                 List.of(dx, ws), x.bytes() + dy.bytes() + dx.bytes(), 4.0 * k * k * c * tokens, bd -> {
             GatedDwConvBackwardLaunch l = GatedDwConvBackwardLaunch.prepare(bd.modules(), bd.act(dx), bd.weight(dW),
                     bd.weight(dB), bd.act(ws), bd.act(x), bd.act(dy), bd.weight(taps), bd.weight(bias), c, k, fn);
+            return exec(l::launch, l::close);
+        }));
+    }
+
+    private void layerScaleBackward(LayerScaleBackward b) {
+        Buffer x = act(b.x()), dy = grad(b.dy());
+        Buffer dx = gradient(b.dx(), b.x());
+        Weight dGamma = grad(gradOf.get(b.dGamma().id())), gamma = master(param(b.gamma()));
+        Buffer ws = scratch(b.dx().name() + ".ls_ws", DType.F32,
+                Shape.of(Math.toIntExact(LayerScaleBackwardLaunch.workspaceFloats(b.x().shape()))));
+        steps.add(new Step(b.dx().name() + " layerscale backward", "layerscale_backward", List.of(x, dy), List.of(dx, ws),
+                x.bytes() + dy.bytes() + dx.bytes(), 3.0 * x.shape().numel(), bd -> {
+            LayerScaleBackwardLaunch l = LayerScaleBackwardLaunch.prepare(bd.modules(), bd.act(dx), bd.weight(dGamma),
+                    bd.act(ws), bd.act(dy), bd.act(x), bd.weight(gamma), false);
             return exec(l::launch, l::close);
         }));
     }

@@ -44,6 +44,9 @@ class GpuTrainProgramGpuTest {
             for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {
                 out.add(Arguments.of(b, p, TrainingNets.small()));
                 out.add(Arguments.of(b, p, other));
+                TrainingNets.Spec s = TrainingNets.small();
+                out.add(Arguments.of(b, p, new TrainingNets.Spec(s.batch(), s.inChans(), s.height(), s.width(), s.dims(),
+                        s.depths(), 3, 1.25, Activation.SILU, true, false, true, s.classes(), s.smoothing())));
             }
         }
         return out.stream();

@@ -111,12 +111,20 @@ class TrainingLoweringTest {
     }
 
     @Test
-    void refusesLayerScaleByName() {
+    void lowersLayerScaleAsItsOwnKernelPair() {
         TrainingNets.Spec s = TrainingNets.small();
         TrainingNets.Net n = TrainingNets.build(new TrainingNets.Spec(s.batch(), s.inChans(), s.height(), s.width(), s.dims(), s.depths(),
                 s.kernel(), s.convRatio(), s.act(), s.normFirst(), s.mlpHead(), true, s.classes(), s.smoothing()));
-        var e = assertThrows(UnsupportedOperationException.class, () -> lower(n, Precision.F32));
-        assertTrue(e.getMessage().contains("LayerScale") || e.getMessage().contains("layer_scale"), e.getMessage());
+        for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {
+            TrainingLowering.Result r = lower(n, p);
+            GpuProgram.place(r.program());
+            List<String> kernels = r.program().steps().stream().map(Lowering.Step::kernel).toList();
+            assertEquals(3, kernels.stream().filter(k -> k.equals("layerscale_residual_forward")).count(), "one per block");
+            assertEquals(3, kernels.stream().filter(k -> k.equals("layerscale_backward")).count());
+            assertTrue(r.program().weights().stream().anyMatch(w -> w.key().equals(TrainingLowering.GRAD + "stages.1.blocks.1.ls.gamma")));
+            assertFalse(r.params().stream().filter(q -> q.name().endsWith("ls.gamma")).anyMatch(TrainingLowering.Param::decays),
+                    "LayerScale gammas get no weight decay");
+        }
     }
 
     @Test
