@@ -10,11 +10,15 @@ import dev.mambaout.natives.Cuda;
 import dev.mambaout.natives.CudaDriver;
 import dev.mambaout.runtime.Device;
 import dev.mambaout.runtime.Event;
+import dev.mambaout.runtime.exec.GpuProgram;
 import dev.mambaout.runtime.exec.GpuTrainProgram;
 import dev.mambaout.runtime.exec.Precision;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -28,14 +32,15 @@ import java.util.Random;
  * CUDA events around each step after the warm-up steps; one JSON row per model on stdout, the rest on stderr.
  * <p>
  * Usage: {@code TrainTimer --models femto,tiny --batch 128 --img-size 224 --in-chans 3 --num-classes 1000
- * --backend panama [--precision bf16] [--warmup 10] [--reps 30]}.
+ * --backend panama [--precision bf16] [--warmup 10] [--reps 30] [--profile N]}: {@code --profile N} prints the N
+ * slowest lowered steps (each run alone between events) to stderr after the timing.
  */
 public final class TrainTimer {
 
     public static void main(String[] args) {
         Map<String, String> o = new LinkedHashMap<>(Map.of("--models", "femto", "--batch", "128", "--img-size", "224",
                 "--in-chans", "3", "--num-classes", "1000", "--backend", "panama", "--precision", "bf16", "--warmup", "10",
-                "--reps", "30"));
+                "--reps", "30", "--profile", "0"));
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("TrainTimer: unknown option or missing value at '" + args[i] + "'; options " + o.keySet());
@@ -45,6 +50,7 @@ public final class TrainTimer {
         int batch = Integer.parseInt(o.get("--batch")), size = Integer.parseInt(o.get("--img-size"));
         int inChans = Integer.parseInt(o.get("--in-chans")), classes = Integer.parseInt(o.get("--num-classes"));
         int warmup = Integer.parseInt(o.get("--warmup")), reps = Integer.parseInt(o.get("--reps"));
+        int profile = Integer.parseInt(o.get("--profile"));
         if (reps < 10) throw new IllegalArgumentException("TrainTimer: --reps must be >= 10 for the p10/p90, got " + reps);
         Precision precision = Precision.parse(o.get("--precision"));
         CudaDriver.Backend backend = Cuda.parseBackend(o.get("--backend"), "--backend");
@@ -52,7 +58,7 @@ public final class TrainTimer {
         try (Device device = Device.open(Cuda.open(backend), 0)) {
             for (String model : o.get("--models").split(",")) {
                 try {
-                    time(device, model.trim(), batch, size, inChans, classes, precision, backend, warmup, reps);
+                    time(device, model.trim(), batch, size, inChans, classes, precision, backend, warmup, reps, profile);
                 } catch (RuntimeException e) {
                     System.err.println("TrainTimer: " + model + ": " + e);
                     failed++;
@@ -63,7 +69,7 @@ public final class TrainTimer {
     }
 
     private static void time(Device device, String model, int batch, int size, int inChans, int classes, Precision precision,
-                             CudaDriver.Backend backend, int warmup, int reps) {
+                             CudaDriver.Backend backend, int warmup, int reps, int profile) {
         MambaOutConfig config = MambaOutConfig.variant(model).withInChans(inChans).withNumClasses(classes);
         MambaOutGraph g = MambaOutGraph.build(config, batch, size, size, MambaOutGraph.Mode.TRAINING,
                 MambaOutGraph.Options.DEFAULT.withLabelSmoothing(0.1));
@@ -108,6 +114,18 @@ public final class TrainTimer {
                     config.name(), backend.name().toLowerCase(Locale.ROOT), precision.name().toLowerCase(Locale.ROOT), batch, size,
                     inChans, classes, batch / (median / 1e3), median, ms[reps / 10], ms[reps * 9 / 10],
                     p.deviceBytes() / (1024.0 * 1024.0), warmup, reps, p.stepCount(), loss);
+            if (profile > 0) {
+                // The slowest steps, each run alone between events: where a step's time goes.
+                List<GpuProgram.StepTime> steps = new ArrayList<>(p.profile(5));
+                double total = steps.stream().mapToDouble(GpuProgram.StepTime::medianMs).sum();
+                steps.sort(Comparator.comparingDouble(GpuProgram.StepTime::medianMs).reversed());
+                System.err.printf(Locale.ROOT, "TrainTimer %s profile: %d steps, %.3f ms run one by one; slowest %d:%n", model,
+                        steps.size(), total, profile);
+                for (GpuProgram.StepTime st : steps.subList(0, Math.min(profile, steps.size()))) {
+                    System.err.printf(Locale.ROOT, "  %8.3f ms %5.1f%%  %-40s %s%n", st.medianMs(), 100 * st.medianMs() / total,
+                            st.kernel(), st.name());
+                }
+            }
         }
     }
 }
