@@ -37,7 +37,7 @@ import java.util.concurrent.Callable;
  * executor for now, with checkpoints, resume, metrics, a plot and fine-tuning from a timm checkpoint.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train a MambaOut variant on Fashion-MNIST or an image folder (CPU executor; the GPU trainer is not available yet).")
+        description = "Train a MambaOut variant on Fashion-MNIST or an image folder, on the GPU (one CUDA graph per step) or the CPU executor.")
 final class TrainCommand implements Callable<Integer> {
 
     enum DatasetKind {
