@@ -3,7 +3,6 @@ package dev.mambaout.bench;
 import dev.mambaout.kernels.AdamWKernels;
 import dev.mambaout.model.MambaOutConfig;
 import dev.mambaout.model.MambaOutGraph;
-import dev.mambaout.model.ParameterSpec;
 import dev.mambaout.model.cli.RandomInit;
 import dev.mambaout.model.train.AdamW;
 import dev.mambaout.natives.Cuda;
@@ -19,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -73,11 +71,9 @@ public final class TrainTimer {
         MambaOutConfig config = MambaOutConfig.variant(model).withInChans(inChans).withNumClasses(classes);
         MambaOutGraph g = MambaOutGraph.build(config, batch, size, size, MambaOutGraph.Mode.TRAINING,
                 MambaOutGraph.Options.DEFAULT.withLabelSmoothing(0.1));
-        Map<String, ParameterSpec.Param> byName = new HashMap<>();
-        for (ParameterSpec.Param p : g.spec().params()) byName.put(p.name(), p);
         long t0 = System.nanoTime();
         try (GpuTrainProgram p = GpuTrainProgram.build(device, g.trainingGraph(), g.logits(), precision,
-                t -> AdamW.decays(byName.get(t.name())));
+                t -> AdamW.decays(t.name(), t.shape().dims().length));
              Event start = device.newEvent(); Event end = device.newEvent()) {
             p.setState(RandomInit.draw(g.spec(), 0), null, null);
             Random r = new Random(1);

@@ -28,6 +28,42 @@ public final class Fixtures {
 
     public static final MambaOutConfig FEMTO = MambaOutConfig.variant("femto");
 
+    /** The configuration of fixture {@code tag}: mini, mini_rw or femto. */
+    public static MambaOutConfig config(String tag) {
+        return switch (tag) {
+            case "mini" -> MINI;
+            case "mini_rw" -> MINI_RW;
+            case "femto" -> FEMTO;
+            default -> throw new IllegalArgumentException("no fixture '" + tag + "' (mini, mini_rw, femto)");
+        };
+    }
+
+    /** The weights of fixture {@code tag}: a test resource, or (femto) from the shared folder, skipping without it. */
+    public static Path weights(String tag) {
+        return tag.equals("femto") ? shared("femto.safetensors") : resource(tag + ".safetensors");
+    }
+
+    /** timm's reference outputs and gradients for {@code tag}, found as {@link #weights} is. */
+    public static Path reference(String tag) {
+        return tag.equals("femto") ? shared("femto.reference.safetensors") : resource(tag + ".reference.safetensors");
+    }
+
+    /**
+     * ||out - ref|| / ||ref||; infinite when any element is NaN (never written); absolute where the reference is all
+     * zero (a gradient nothing reaches).
+     */
+    public static double relError(float[] out, double[] ref) {
+        if (out.length != ref.length) throw new AssertionError("element count " + out.length + ", reference " + ref.length);
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = out[i] - ref[i];
+            if (Double.isNaN(d)) return Double.POSITIVE_INFINITY;
+            num += d * d;
+            den += ref[i] * ref[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
     /** A fixture shipped as a test resource (mini.*, mini_rw.*). */
     public static Path resource(String name) {
         URL url = Fixtures.class.getResource("/fixtures/" + name);

@@ -30,15 +30,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class MambaOutParityTest {
 
-    private static MambaOutConfig config(String tag) {
-        return switch (tag) {
-            case "mini" -> Fixtures.MINI;
-            case "mini_rw" -> Fixtures.MINI_RW;
-            case "femto" -> Fixtures.FEMTO;
-            default -> throw new IllegalArgumentException(tag);
-        };
-    }
-
     static double relError(double[] out, double[] ref) {
         assertEquals(ref.length, out.length, "element count");
         double num = 0, den = 0;
@@ -64,7 +55,7 @@ class MambaOutParityTest {
      */
     private static void assertParity(String tag, Path weights, Path reference, Precision precision,
                                      double forwardTol, double gradTol) throws Exception {
-        MambaOutConfig c = config(tag);
+        MambaOutConfig c = Fixtures.config(tag);
         List<Check> checks = new ArrayList<>();
         try (TensorSource ref = TensorSource.open(reference)) {
             List<Long> in = ref.info("input").shape();

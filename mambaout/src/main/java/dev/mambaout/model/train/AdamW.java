@@ -36,9 +36,10 @@ public record AdamW(double beta1, double beta2, double eps, double weightDecay) 
      * one or less and every bias, which in MambaOut are the LayerNorm weights and biases, all biases and the
      * LayerScale gammas; convolution and linear weights decay.
      */
-    public static boolean decays(ParameterSpec.Param p) {
-        return p.shape().size() > 1 && !p.name().endsWith(".bias");
-    }
+    public static boolean decays(ParameterSpec.Param p) { return decays(p.name(), p.shape().size()); }
+
+    /** The same rule for a parameter of the given name and rank (a graph tensor: the GPU step's flat layout). */
+    public static boolean decays(String name, int rank) { return rank > 1 && !name.endsWith(".bias"); }
 
     /**
      * One update of every parameter of the spec, in place.

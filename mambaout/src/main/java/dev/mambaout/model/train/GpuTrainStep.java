@@ -3,7 +3,6 @@ package dev.mambaout.model.train;
 import dev.mambaout.kernels.AdamWKernels;
 import dev.mambaout.kernels.Kernels;
 import dev.mambaout.model.MambaOutGraph;
-import dev.mambaout.model.ParameterSpec;
 import dev.mambaout.natives.Cuda;
 import dev.mambaout.natives.CudaDriver;
 import dev.mambaout.natives.CudaUnavailableException;
@@ -54,8 +53,6 @@ public final class GpuTrainStep implements TrainStep {
         this.backend = backend;
         MambaOutGraph training = MambaOutGraph.build(config.model(), config.batch(), config.imageSize(), config.imageSize(),
                 MambaOutGraph.Mode.TRAINING, MambaOutGraph.Options.DEFAULT.withLabelSmoothing(config.labelSmoothing()));
-        Map<String, ParameterSpec.Param> byName = new HashMap<>();
-        for (ParameterSpec.Param p : training.spec().params()) byName.put(p.name(), p);
         AdamW opt = config.optimizer();
         this.hyper = new AdamWKernels.Hyper(config.lr(), opt.beta1(), opt.beta2(), opt.eps(), opt.weightDecay(), 1, config.clipGrad());
         this.logits = new float[config.batch() * config.model().numClasses()];
@@ -63,7 +60,7 @@ public final class GpuTrainStep implements TrainStep {
         GpuTrainProgram prog = null;
         try {
             prog = GpuTrainProgram.build(dev, training.trainingGraph(), training.logits(), precision,
-                    t -> AdamW.decays(byName.get(t.name())));
+                    t -> AdamW.decays(t.name(), t.shape().dims().length));
             prog.setState(initial.weights(), initial.expAvg(), initial.expAvgSq());
         } catch (RuntimeException | Error e) {
             if (prog != null) prog.close();
@@ -115,14 +112,17 @@ public final class GpuTrainStep implements TrainStep {
     @Override
     public float[] logits(StagingBuffer batch, int count) {
         device.makeCurrent();
+        Eval e = eval.get(count);
+        MambaOutGraph g = e != null ? e.graph()
+                : MambaOutGraph.inference(config.model(), count, config.imageSize(), config.imageSize());
         if (evalWeightsStep != step) {
             // The programs point into the old weights' buffer: they go with it (once per evaluation, not per batch).
-            for (Eval e : eval.values()) e.gpu().close();
+            for (Eval old : eval.values()) old.gpu().close();
             eval.clear();
+            e = null;
             if (evalWeights != null) evalWeights.close();
             evalWeights = null;
             Map<String, float[]> w = program.weights();
-            MambaOutGraph g = MambaOutGraph.inference(config.model(), count, config.imageSize(), config.imageSize());
             evalWeights = GpuProgram.uploadWeights(device, g.graph(), precision, name -> {
                 float[] v = w.get(name);
                 if (v == null) throw new IllegalArgumentException("no trained weights for '" + name + "'");
@@ -130,9 +130,7 @@ public final class GpuTrainStep implements TrainStep {
             });
             evalWeightsStep = step;
         }
-        Eval e = eval.get(count);
         if (e == null) {
-            MambaOutGraph g = MambaOutGraph.inference(config.model(), count, config.imageSize(), config.imageSize());
             e = new Eval(g, GpuProgram.build(device, g.graph(), precision, evalWeights));
             eval.put(count, e);
         }

@@ -51,17 +51,7 @@ class GpuInferenceGpuTest {
         assumeTrue(Kernels.buildInfo().built(), "kernels: " + Kernels.buildInfo().reason());
     }
 
-    static double relError(float[] out, double[] ref) {
-        assertEquals(ref.length, out.length, "element count");
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = out[i] - ref[i];
-            if (Double.isNaN(d)) return Double.POSITIVE_INFINITY;
-            num += d * d;
-            den += ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
-    }
+    static double relError(float[] out, double[] ref) { return Fixtures.relError(out, ref); }
 
     static double tolerance(dev.mambaout.runtime.exec.Precision p) {
         return switch (p) {
@@ -85,13 +75,8 @@ class GpuInferenceGpuTest {
     @MethodSource("fixtureCases")
     void matchesTheTimmFixtures(Backend backend, dev.mambaout.runtime.exec.Precision precision, String tag) throws Exception {
         requireGpu(backend);
-        MambaOutConfig c = switch (tag) {
-            case "mini" -> Fixtures.MINI;
-            case "mini_rw" -> Fixtures.MINI_RW;
-            default -> Fixtures.FEMTO;
-        };
-        Path weights = tag.equals("femto") ? Fixtures.shared("femto.safetensors") : Fixtures.resource(tag + ".safetensors");
-        Path reference = tag.equals("femto") ? Fixtures.shared("femto.reference.safetensors") : Fixtures.resource(tag + ".reference.safetensors");
+        MambaOutConfig c = Fixtures.config(tag);
+        Path weights = Fixtures.weights(tag), reference = Fixtures.reference(tag);
         try (TensorSource ref = TensorSource.open(reference)) {
             List<Long> in = ref.info("input").shape();
             int n = in.get(0).intValue(), h = in.get(2).intValue(), w = in.get(3).intValue();

@@ -50,29 +50,12 @@ class GpuTrainStepGpuTest {
         return out.stream();
     }
 
-    private static double relError(float[] out, double[] ref) {
-        assertEquals(ref.length, out.length, "element count");
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = out[i] - ref[i];
-            if (Double.isNaN(d)) return Double.POSITIVE_INFINITY;
-            num += d * d;
-            den += ref[i] * ref[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
     @ParameterizedTest
     @MethodSource("fixtures")
     void gradientsMatchTimm(Backend backend, Precision precision, String tag) throws Exception {
         requireGpu(backend);
-        MambaOutConfig c = switch (tag) {
-            case "mini" -> Fixtures.MINI;
-            case "mini_rw" -> Fixtures.MINI_RW;
-            default -> Fixtures.FEMTO;
-        };
-        Path weights = tag.equals("femto") ? Fixtures.shared("femto.safetensors") : Fixtures.resource(tag + ".safetensors");
-        Path reference = tag.equals("femto") ? Fixtures.shared("femto.reference.safetensors") : Fixtures.resource(tag + ".reference.safetensors");
+        MambaOutConfig c = Fixtures.config(tag);
+        Path weights = Fixtures.weights(tag), reference = Fixtures.reference(tag);
         double tol = precision == Precision.BF16 ? 5e-2 : 1e-4;
         try (TensorSource ref = TensorSource.open(reference)) {
             List<Long> in = ref.info("input").shape();
@@ -98,7 +81,7 @@ class GpuTrainStepGpuTest {
                     String key = "grad." + p.name();
                     if (!ref.contains(key)) continue;
                     compared++;
-                    double e = relError(g.get(p.name()), ref.readDoubles(key));
+                    double e = Fixtures.relError(g.get(p.name()), ref.readDoubles(key));
                     if (!(e <= tol)) bad.add(p.name() + " " + e);
                     if (e > worstErr) {
                         worstErr = e;

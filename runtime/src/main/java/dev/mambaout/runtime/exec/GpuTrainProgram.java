@@ -47,7 +47,7 @@ public final class GpuTrainProgram implements AutoCloseable {
         this.lowered = lowered;
         for (TrainingLowering.Param p : lowered.params()) byName.put(p.name(), p);
         long n = lowered.layout().total();
-        boolean halves = lowered.program().weights().stream().anyMatch(w -> w.key().equals(TrainingLowering.FLAT_BF16));
+        boolean halves = precision.storage() == DType.BF16;
         device.makeCurrent();
         long bytes = 4 * align(n * 4) + align(n * 2) + 3 * 256 + align(AdamWKernels.WORKSPACE_BYTES)
                 + 2 * align((long) Math.max(lowered.onesRows(), 1) * 4);
@@ -68,17 +68,9 @@ public final class GpuTrainProgram implements AutoCloseable {
             tr = device.newPinned(Math.max(n * 4, 8));
             int rows = Math.max(lowered.onesRows(), 1);
             for (Lowering.Weight w : lowered.program().weights()) {
-                if (!w.key().startsWith(TrainingLowering.ONES) || ones.containsKey(w.dtype())) continue;
-                Tensor o = a.allocate(w.dtype(), Shape.of(rows), "ones " + w.dtype());
-                for (int i = 0; i < rows; i++) {
-                    if (w.dtype() == DType.BF16) tr.setShort(i, DType.floatToBf16(1f));
-                    else tr.setFloat(i, 1f);
+                if (w.key().startsWith(TrainingLowering.ONES) && !ones.containsKey(w.dtype())) {
+                    ones.put(w.dtype(), a.allocate(w.dtype(), Shape.of(rows), "ones " + w.dtype()));
                 }
-                try (var s = device.newStream()) {
-                    tr.uploadAsync(o, s);
-                    s.synchronize();
-                }
-                ones.put(w.dtype(), o);
             }
             Tensor wsT = ws;
             WeightViews views = w -> resolve(w, wsT);
@@ -87,6 +79,11 @@ public final class GpuTrainProgram implements AutoCloseable {
             var s = prog.stream();
             for (Tensor t : new Tensor[] {master, grad, m, v}) device.driver().memsetD32Async(t.address(), 0, n, s.handle());
             if (bf16 != null) device.driver().memsetD8Async(bf16.address(), (byte) 0, n * 2, s.handle());
+            for (Tensor o : ones.values()) {
+                // 1.0 as f32 bits, or twice as bf16 in one 32-bit word (a slice is 256-byte aligned: the last word fits).
+                int bits = o.dtype() == DType.BF16 ? (DType.floatToBf16(1f) & 0xFFFF) * 0x10001 : Float.floatToRawIntBits(1f);
+                device.driver().memsetD32Async(o.address(), bits, (o.bytes() + 3) / 4, s.handle());
+            }
             s.synchronize();
         } catch (RuntimeException | Error e) {
             if (prog != null) prog.close();
@@ -167,11 +164,9 @@ public final class GpuTrainProgram implements AutoCloseable {
     public void setState(Map<String, float[]> weights, Map<String, float[]> expAvg, Map<String, float[]> expAvgSq) {
         checkOpen();
         upload(master, weights, "weights");
-        upload(m, expAvg, "exp_avg");
-        upload(v, expAvgSq, "exp_avg_sq");
         if (bf16 != null) {
-            // The bf16 copy is what the forward multiplies; AdamW rewrites it from the master after each update.
-            download(master);
+            // The bf16 copy is what the forward multiplies; AdamW rewrites it from the master after each update. Made
+            // from the packed master still in the staging buffer, in place: short i lands on bytes already read.
             MemorySegment seg = transfer.segment();
             long n = master.numel();
             for (long i = 0; i < n; i++) seg.setAtIndex(ValueLayout.JAVA_SHORT, i,
@@ -179,6 +174,8 @@ public final class GpuTrainProgram implements AutoCloseable {
             transfer.uploadAsync(bf16, program.stream());
             program.synchronize();
         }
+        upload(m, expAvg, "exp_avg");
+        upload(v, expAvgSq, "exp_avg_sq");
     }
 
     public Map<String, float[]> weights() { return unpack(master); }

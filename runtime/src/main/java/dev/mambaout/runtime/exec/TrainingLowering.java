@@ -523,7 +523,7 @@ final class TrainingLowering {
                 try {
                     withBias = b.plan(fused);
                 } catch (RuntimeException noBgrad) {
-                    withBias = null;
+                    // no BGRADB algorithm for this shape: the plain GEMM and the bias sum below
                 }
             }
             if (withBias != null) {
