@@ -1,16 +1,17 @@
 // Kernel lab for the gated_dwconv family (fused depthwise conv + gating, forward): numbered variants, a CPU
 // double-precision check on random odd shapes with outputs poisoned, and a timing loop (3 warm-ups, median of 20,
 // L2 flushed by a 256 MB memset before each run) at MambaOut's batch-256 shapes, printing GB/s against the measured
-// device-to-device copy bandwidth. v4 IS the mainline (the mainline source is included, not copied); v3 is the
-// previous mainline (the shared-memory tile kernel, gated_dwconv_v3.cuh); v2 runs v3's work items with the conv taps
-// read from global memory (its any-k path) instead of the shared tile.
+// device-to-device copy bandwidth. v7 IS the mainline for k = 7 (gated_dwconv_rings.cuh, included with the mainline
+// source, not copied; the lab also builds it for k = 3 and 5); v4 is the previous mainline (the block-wide ring,
+// gated_dwconv_v4.cuh), v3 the one before (the shared-memory tile kernel, gated_dwconv_v3.cuh); v2 runs v3's work
+// items with the conv taps read from global memory (its any-k path) instead of the shared tile.
 //
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/gated_dwconv_lab kernels/lab/gated_dwconv_lab.cu
 //   /tmp/gated_dwconv_lab            # validate, then time
 //   /tmp/gated_dwconv_lab --check    # validate only (e.g. under compute-sanitizer)
-//   /tmp/gated_dwconv_lab --time-v4  # time v3 and the mainline only; -DGD_PREFETCH, -DGD_MIN_BLOCKS, -DGD_COLS
+//   /tmp/gated_dwconv_lab --time-v4  # time v3 and v4 only; -DGD_PREFETCH, -DGD_MIN_BLOCKS, -DGD_COLS
 //   /tmp/gated_dwconv_lab --time-v4-silu  # the same with SiLU: the cost of GELU's erf
-//   /tmp/gated_dwconv_lab --time-v7       # the mainline (v4) against v7 (warp-private rings, gated_dwconv_v7.cuh)
+//   /tmp/gated_dwconv_lab --time-v7       # v4 against v7 (warp-private rings, the mainline)
 //   /tmp/gated_dwconv_lab --time-v7-silu  # the same with SiLU
 // -DGD_ERF=1 builds every variant with erff replaced by v7b's branch-free erf (gd_erf_fast.cuh, ~12 instructions
 // instead of ~24; error in gd_erf_fast_check.cpp); -DGD_ERF=2 with erff(x) replaced by 1, i.e. GELU(v) = 0.5 v (1 + 1)
@@ -40,13 +41,8 @@
 #endif
 #include "../src/main/cuda/gated_dwconv.cu"
 #include "gated_dwconv_v3.cuh"
+#include "gated_dwconv_v4.cuh"
 #undef erff
-// v7's input rows go through L1 (.ca): a block's warps are neighbouring bands and re-read each other's halo pixels.
-__device__ __forceinline__ void gd7_cp_async16_ca(void* smem, const void* gmem, bool valid) {
-    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
-}
-#include "gated_dwconv_v7.cuh"
 
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
@@ -115,7 +111,7 @@ static long long v3_grid(int N, int H, int W, int hidden, int conv, int eb) {
     return conv_items + (pw + gd3::GD_PW_UNITS - 1) / gd3::GD_PW_UNITS;
 }
 
-// Host mirrors of GatedDwConvKernels.stripRows and .geometry (the mainline, v4).
+// Host mirrors of GatedDwConvKernels.stripRows (v4 and the mainline) and of v4's former geometry.
 static int strip_rows(int N, int H, int W, int conv) {
     const long long columns = (long long)N * W * conv, target = 262144;
     if (columns >= target) return H;
@@ -150,45 +146,46 @@ static long long v4_grid(int N, int H, int W, int hidden, int conv, int eb, int 
     return conv_blocks + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
 }
 
-// 7: warp-private rings (gated_dwconv_v7.cuh), C output columns per lane; then the mainline's pointwise blocks.
+// 7: warp-private rings (gated_dwconv_rings.cuh), C output columns per lane; then the pointwise blocks. The mainline's
+// gated_dwconv_forward_rings_<type>_c<C> are this kernel at K = 7.
 // One kernel per (dtype, k, C): the k = 7 path gets its registers without the other paths' (ptxas in NOTES, round 7).
 template <typename T, int K, int C>
-__global__ void __launch_bounds__(GD7_BLOCK, 2) gd_v7(T* out, const T* x, const float* w, const float* b, Gd7Shape s) {
-    extern __shared__ __align__(16) unsigned char gd7_ring[];
-    const long long conv_blocks = gd7_conv_blocks<T, C>(s);
-    if (blockIdx.x < conv_blocks) gd7_conv<T, K, C>(out, x, w, b, s, reinterpret_cast<T*>(gd7_ring));
+__global__ void __launch_bounds__(GDR_BLOCK, 2) gd_v7(T* out, const T* x, const float* w, const float* b, GdShape s) {
+    extern __shared__ __align__(16) unsigned char gdr_ring[];
+    const long long conv_blocks = gdr_conv_blocks<T, C>(s);
+    if (blockIdx.x < conv_blocks) gdr_conv<T, K, C>(out, x, w, b, s, reinterpret_cast<T*>(gdr_ring));
     else gd_pointwise<T, 16 / sizeof(T)>(out, x, s, blockIdx.x - conv_blocks);
 }
 
-// Columns per lane (1, 2 or 4) when the caller does not force them: GD7_COLS unless its conv blocks would not fill
-// a wave of 2 blocks per SM (then 1, as the mainline's stagedLayout does for small batches).
-#ifndef GD7_COLS
-#define GD7_COLS 4   // no spills at k = 7 (124 / 126 registers, bf16 / f32), unlike the mainline's 4 columns
+// Columns per lane (1, 2 or 4) when the caller does not force them: GDR_COLS unless its conv blocks would not fill
+// a wave of 2 blocks per SM (then 1, as GatedDwConvKernels.ringColumns does for small batches).
+#ifndef GDR_COLS
+#define GDR_COLS 4   // no spills at k = 7 (124 / 126 registers, bf16 / f32), unlike v4's 4 columns
 #endif
 template <typename T, int K, int C>
-static void launch_v7_kc(T* out, const T* x, const float* w, const float* b, const Gd7Shape& s) {
-    constexpr int smem = gd7_smem_bytes<T, K, C>();
+static void launch_v7_kc(T* out, const T* x, const float* w, const float* b, const GdShape& s) {
+    constexpr int smem = gdr_smem_bytes<T, K, C>();
     static bool attr = false;
     if (!attr) { CK(cudaFuncSetAttribute(gd_v7<T, K, C>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); attr = true; }
     const long long pw = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / (16 / (int)sizeof(T)));
-    const long long grid = gd7_conv_blocks<T, C>(s) + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
-    gd_v7<T, K, C><<<(unsigned)grid, GD7_BLOCK, smem>>>(out, x, w, b, s);
+    const long long grid = gdr_conv_blocks<T, C>(s) + (pw + GD_PW_UNITS - 1) / GD_PW_UNITS;
+    gd_v7<T, K, C><<<(unsigned)grid, GDR_BLOCK, smem>>>(out, x, w, b, s);
 }
 template <typename T, int K>
-static void launch_v7_k(T* out, const T* x, const float* w, const float* b, const Gd7Shape& s, int cols) {
+static void launch_v7_k(T* out, const T* x, const float* w, const float* b, const GdShape& s, int cols) {
     if (cols == 1) launch_v7_kc<T, K, 1>(out, x, w, b, s);
     else if (cols == 2) launch_v7_kc<T, K, 2>(out, x, w, b, s);
     else launch_v7_kc<T, K, 4>(out, x, w, b, s);
 }
 template <typename T>
-static int v7_cols(const Gd7Shape& s) {
-    const long long wide = GD7_COLS == 1 ? 0 : GD7_COLS == 2 ? gd7_conv_blocks<T, 2>(s) : gd7_conv_blocks<T, 4>(s);
-    return wide >= 2LL * g_sms ? GD7_COLS : 1;
+static int v7_cols(const GdShape& s) {
+    const long long wide = GDR_COLS == 1 ? 0 : GDR_COLS == 2 ? gdr_conv_blocks<T, 2>(s) : gdr_conv_blocks<T, 4>(s);
+    return wide >= 2LL * g_sms ? GDR_COLS : 1;
 }
 
-// rows_override > 0: the mainline (or v7) with that many output rows per strip instead of strip_rows()'s choice;
+// rows_override > 0: v4 (or v7) with that many output rows per strip instead of strip_rows()'s choice;
 // cols_override > 0: v7 with that many columns per lane instead of v7_cols()'s choice. v7 takes the shapes of the
-// staged path (16-byte units, aligned x and out) with k = 3, 5, 7; the others go to the mainline.
+// staged path (16-byte units, aligned x and out) with k = 3, 5, 7; the others go to v4 (whose column path is the mainline's).
 template <typename T>
 static void launch(int v, T* out, const T* x, const float* w, const float* b, int N, int H, int W, int hidden,
                    int conv, int k, int act, long long grid_override = 0, int rows_override = 0, int cols_override = 0) {
@@ -197,7 +194,7 @@ static void launch(int v, T* out, const T* x, const float* w, const float* b, in
                           (k == 3 || k == 5 || k == 7);
     if (v == 7 && v7_shape) {
         const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
-        const Gd7Shape s{N, H, W, hidden, conv, k, act, rows, gd_ceil_div(H, rows)};
+        const GdShape s{N, H, W, hidden, conv, k, act, rows, gd_ceil_div(H, rows)};
         const int cols = cols_override > 0 ? cols_override : v7_cols<T>(s);
         if (k == 3) launch_v7_k<T, 3>(out, x, w, b, s, cols);
         else if (k == 5) launch_v7_k<T, 5>(out, x, w, b, s, cols);
@@ -213,18 +210,12 @@ static void launch(int v, T* out, const T* x, const float* w, const float* b, in
         const long long grid = grid_override > 0 ? grid_override : v3_grid(N, H, W, hidden, conv, sizeof(T));
         if (v == 2) gd_v2<T><<<(unsigned)grid, gd3::GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
         else gd3::forward<T><<<(unsigned)grid, gd3::GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act);
-    } else {   // 4: the mainline
+    } else {   // 4: the previous mainline
         const int rows = rows_override > 0 ? rows_override : strip_rows(N, H, W, conv);
         const long long grid = v4_grid(N, H, W, hidden, conv, sizeof(T), rows, k);
         int cw, cols;
         staged_layout(N, H, W, conv, rows, cw, cols);
-        if constexpr (sizeof(T) == 4) {
-            gated_dwconv_forward_f32<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows,
-                                                                    cw, cols);
-        } else {
-            gated_dwconv_forward_bf16<<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows,
-                                                                     cw, cols);
-        }
+        gd_v4<T><<<(unsigned)grid, GD_BLOCK>>>(out, x, w, b, N, H, W, hidden, conv, k, act, rows, cw, cols);
     }
     CK(cudaGetLastError());
 }
@@ -399,7 +390,7 @@ int main(int argc, char** argv) {
     g_sms = p.multiProcessorCount;
     printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
     // --time-v4: skip validation and v1, v2; --time-v4-silu: the same with SiLU instead of GELU (erf), to see what
-    // the erf of every output costs; --time-v7(-silu): skip validation, time the mainline (v4) against v7 at 1, 2
+    // the erf of every output costs; --time-v7(-silu): skip validation, time v4 against v7 at 1, 2
     // and 4 columns per lane on the femto and tiny shapes
     const std::string mode = argc > 1 ? argv[1] : "";
     const bool v7 = mode == "--time-v7" || mode == "--time-v7-silu";
@@ -408,9 +399,9 @@ int main(int argc, char** argv) {
     const int act = silu ? 1 : 0;
     const int failed = time_only ? 0 : validate();
     if (mode == "--check") return failed ? 1 : 0;
-    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d/%d (f32/bf16), GD_COLS %d, GD_PREFETCH %d (v4 = the mainline as built)\n",
+    printf("GD_PW_UNROLL %d, GD_MIN_BLOCKS %d, GD_STAGED %d, GD_STAGES %d/%d (f32/bf16), GD_COLS %d, GD_PREFETCH %d (v4 as built)\n",
            GD_PW_UNROLL, GD_MIN_BLOCKS, GD_STAGED, gd_stages<float>(), gd_stages<__nv_bfloat16>(), GD_COLS, GD_PREFETCH);
-    printf("GD7_STAGES %d, GD7_LC_BF16 %d, GD7_COLS %d, GD_ERF %d (%s), act %s\n", GD7_STAGES, GD7_LC_BF16, GD7_COLS,
+    printf("GDR_STAGES %d, GDR_LC_BF16 %d, GDR_COLS %d, GD_ERF %d (%s), act %s\n", GDR_STAGES, GDR_LC_BF16, GDR_COLS,
            GD_ERF, GD_ERF == 1 ? "v7b's erf" : GD_ERF == 2 ? "erff -> 1: GELU is the identity" : "erff", silu ? "SiLU" : "GELU");
 
     const size_t flush_bytes = 256u << 20;
@@ -472,7 +463,7 @@ int main(int argc, char** argv) {
                 const float t4 = run(4, 0), t1 = run(7, 1), t2 = run(7, 2), t4c = run(7, 4);
                 const float best = std::min({t1, t2, t4c});
                 const int rows = strip_rows(N, H, W, conv);
-                const Gd7Shape s7{N, H, W, hidden, conv, k, act, rows, gd_ceil_div(H, rows)};
+                const GdShape s7{N, H, W, hidden, conv, k, act, rows, gd_ceil_div(H, rows)};
                 printf("| %s | %d | %d | %s | %d | %d | %.1f | %.1f | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d | %.0f%% | %.2f |\n",
                        sh.model, sh.stage, N, bf ? "bf16" : "f32", hidden, conv, bytes / 1e6, floor_us, t4,
                        100.0 * floor_us / t4, t1, t2, t4c, bf ? v7_cols<__nv_bfloat16>(s7) : v7_cols<float>(s7),

@@ -1,4 +1,4 @@
-// Host-side check of the lab's v7 conv warps (gated_dwconv_v7.cuh) without a GPU: the header is compiled as plain
+// Host-side check of v7's conv warps (the mainline's gated_dwconv_rings.cuh) without a GPU: the header is compiled as plain
 // C++ under a small CUDA shim (a block = 256 std::threads, __syncwarp = a barrier of the warp's 32 threads, the
 // dynamic shared memory = one array poisoned with NaN, blocks one after another) and the conv columns are compared
 // with a double reference written from the definition. cp.async is emulated twice: "eager" (the copy lands when it
@@ -7,7 +7,7 @@
 // checked to be 16-byte aligned, inside x when it reads, inside its warp's ring slice; the plain columns (the
 // pointwise blocks' work, not run here) and guard zones around out must keep their poison. It checks indexing, the
 // ring's schedule and the warp synchronisation, not GPU timing or the memory model.
-//   g++ -std=c++20 -O2 -pthread -Wno-unknown-pragmas -o /tmp/gd7_check kernels/lab/gated_dwconv_v7_host_check.cpp && /tmp/gd7_check
+//   g++ -std=c++20 -O2 -pthread -Wno-unknown-pragmas -o /tmp/gdr_check kernels/lab/gated_dwconv_v7_host_check.cpp && /tmp/gdr_check
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -73,7 +73,7 @@ inline void cp_async(void* smem, const void* gmem, bool valid) {
     if (g_eager) do_copy(c); else t_open.push_back(c);
 }
 inline void gd_cp_async16(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
-inline void gd7_cp_async16_ca(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
+inline void gd_cp_async16_ca(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
 inline void gd_cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
 template <int N> inline void gd_cp_async_wait() {
     while ((int)t_groups.size() > N) {
@@ -82,7 +82,7 @@ template <int N> inline void gd_cp_async_wait() {
     }
 }
 
-#include "gated_dwconv_v7.cuh"
+#include "../src/main/cuda/gated_dwconv_rings.cuh"
 
 template <typename T> static T to_t(float v) { return gd_from_float<T>(v); }
 
@@ -102,15 +102,15 @@ static bool run_case(int hidden, int conv, int N, int H, int W, int act, int row
     std::vector<float> w(K * K * conv), b(conv);   // tap-major
     for (auto& v : w) v = nd(rng) / K;
     for (auto& v : b) v = nd(rng) * 0.5f;
-    const Gd7Shape s{N, H, W, hidden, conv, K, act, rows, gd_ceil_div(H, rows)};
-    const int ring_elems = gd7_smem_bytes<T, K, C>() / (int)sizeof(T);
+    const GdShape s{N, H, W, hidden, conv, K, act, rows, gd_ceil_div(H, rows)};
+    const int ring_elems = gdr_smem_bytes<T, K, C>() / (int)sizeof(T);
     std::vector<T> ring(ring_elems + 16);
     T* ring16 = (T*)(((uintptr_t)ring.data() + 15) & ~(uintptr_t)15);
     g_eager = eager;
     g_x_lo = (const char*)x; g_x_hi = (const char*)(x + nx); g_ring_lo = (const char*)ring16;
-    g_warp_ring_bytes = (size_t)GD7_STAGES * gd7_slot<T, K, C>() * sizeof(T);
+    g_warp_ring_bytes = (size_t)GDR_STAGES * gdr_slot<T, K, C>() * sizeof(T);
     g_bad_copies = 0;
-    const long long blocks = gd7_conv_blocks<T, C>(s);
+    const long long blocks = gdr_conv_blocks<T, C>(s);
     for (long long blk = 0; blk < blocks; blk++) {
         for (int i = 0; i < ring_elems; i++) ring16[i] = poison;
         std::vector<std::unique_ptr<std::barrier<>>> bars;
@@ -119,10 +119,10 @@ static bool run_case(int hidden, int conv, int N, int H, int W, int act, int row
             g_warp_bar[i] = bars.back().get();
         }
         std::vector<std::thread> ts;
-        for (int t = 0; t < GD7_BLOCK; t++) ts.emplace_back([&, t] {
+        for (int t = 0; t < GDR_BLOCK; t++) ts.emplace_back([&, t] {
             threadIdx.x = t; blockIdx.x = (unsigned)blk;
             t_open.clear(); t_groups.clear();
-            gd7_conv<T, K, C>(out, x, w.data(), b.data(), s, ring16);
+            gdr_conv<T, K, C>(out, x, w.data(), b.data(), s, ring16);
             if (!t_open.empty() || !t_groups.empty()) g_bad_copies++;   // every group retired at the end
         });
         for (auto& t : ts) t.join();

@@ -5,26 +5,25 @@
 // The conv result never goes to memory. f32 and bf16 storage; all math in f32.
 //
 // One launch does two kinds of work (kernels/lab/NOTES.md, "gated_dwconv", has the measurements and the variants
-// this one beat):
-//   - conv blocks ("staged", the 16-byte path with k = 7): a block per (image, strip of strip_rows output rows,
-//     band of columns, chunk of conv channels), its warps laid out by the launcher (chunk_warps, columns); a thread
-//     per (1 or 2 columns, channel) holds its channel's k*k weights and k accumulators per column in registers and
-//     walks down its columns: each input row brings the values that feed the k output rows still open; the row that
-//     closes is gated and stored, and its accumulator reopens for the row k below. The band's input and g rows stream through a ring in shared memory
-//     (cp.async, many rows ahead). Other shapes (odd channel counts, misaligned pointers) take the same rolling
-//     column with its loads straight from global memory, a thread per (image, strip, column, channel).
-//   - pointwise blocks: the i columns, act(g) * i, 1024 16-byte units per block, all loads issued before the first
-//     use.
-// Blocks are numbered conv first, then pointwise, one block per item: the grid must cover them all (the Java geometry,
-// GatedDwConvKernels, computes it and chooses strip_rows; extra blocks return). Not grid-stride: the loop's live
-// values pushed the k = 7 path, which needs its 49 weights in registers, into spills at the 128-register cap. The
-// staged path is compiled for k = 7 only; the column path for k = 1, 3, 5, 7 with k known; any other odd k takes a
-// direct path (each output's k*k taps read from global memory).
+// these beat): conv blocks, then pointwise blocks (the i columns, act(g) * i, 1024 16-byte units per block, all
+// loads issued before the first use). Two kernels share that split:
+//   - gated_dwconv_forward_rings_<type>_c<C> (lab v7, gated_dwconv_rings.cuh): k = 7 with 16-byte units (hidden and
+//     conv multiples of 16 / sizeof(T), x and out 16-byte aligned): every warp streams its own band of C-column
+//     lanes through a warp-private ring in dynamic shared memory, no block barrier. C = 4 at large batches, 1 where
+//     the 4-column blocks would not fill a wave (GatedDwConvKernels.ringColumns).
+//   - gated_dwconv_forward_<type> (every other shape): the same rolling column with its loads straight from global
+//     memory, a thread per (image, strip, column, channel), compiled for k = 1, 3, 5, 7 with k known; any other odd
+//     k takes a direct path (each output's k*k taps read from global memory).
+// In both, a thread holds its channel's k*k weights and k accumulators per column in registers and walks down its
+// columns: each input row feeds the k output rows still open; the row that closes is gated and stored, and its
+// accumulator reopens for the row k below. Blocks are numbered conv first, then pointwise: the grid must cover every
+// conv block (the Java geometry, GatedDwConvKernels, computes it and chooses strip_rows; extra blocks return). Not
+// grid-stride there: the loop's live values pushed the k = 7 path, which needs its 49 weights in registers, into
+// spills at the 128-register cap.
 // Vector units for the pointwise part (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the
 // unit and x, out are 16-byte aligned; one channel per unit otherwise.
-// Where it stands (H200, lab round 6): 37-54% of copy bandwidth in f32 and 18-37% in bf16 at the batch-256 shapes;
-// issue-bound with 25% occupancy (round 5's ncu), and halving the instructions per output (2 columns per lane) gained
-// only 15-27%: see NOTES.md for the suspects (the per-row barrier, erf) and what would lift it.
+// Where it stands (H200, lab round 7, at the batch-256 shapes): the rings kernel at 52-70% of copy bandwidth in f32
+// and 29-45% in bf16, issue-bound: see NOTES.md for what is left (erf, the halo loads) and what would lift it.
 #include "common.cuh"
 #include <cuda_bf16.h>
 #include <cstdint>
@@ -98,19 +97,22 @@ __device__ __forceinline__ void gd_store(T* p, const float (&v)[U]) {
     }
 }
 
-struct GdShape {
-    int N, H, W, hidden, conv, k, act, strip_rows, strips, chunk_warps, cols;
+// ------------------------------------------------------------------------------------------ cp.async, the rings
+__device__ __forceinline__ void gd_cp_async16(void* smem, const void* gmem, bool valid) {
+    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    const int bytes = valid ? 16 : 0;   // 0: the 16 bytes are zero-filled, the source is not read
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
+}
+// Through L1 (.ca): the rings kernel's 8 warps are neighbouring bands and re-read each other's halo pixels.
+__device__ __forceinline__ void gd_cp_async16_ca(void* smem, const void* gmem, bool valid) {
+    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void gd_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void gd_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
-    __device__ GdShape(int N_, int H_, int W_, int hidden_, int conv_, int k_, int act_, int strip_rows_,
-                       int chunk_warps_, int cols_)
-        : N(N_), H(H_), W(W_), hidden(hidden_), conv(conv_), k(k_), act(act_), strip_rows(strip_rows_),
-          strips(gd_ceil_div(H_, strip_rows_)), chunk_warps(chunk_warps_), cols(cols_) {}
-
-    __device__ long long conv_threads() const { return (long long)N * strips * W * conv; }
-    // Bands x channel chunks per (image, strip), for the staged layout (chunk_warps, cols) (gd_band_cols, gd_chunk below):
-    // GatedDwConvKernels.convBlocks mirrors it.
-    __device__ long long staged_blocks() const;
-};
+#include "gated_dwconv_rings.cuh"
 
 // ------------------------------------------------------------------------------------------ pointwise items
 // Shape: any type with N, H, W, hidden, conv, act (the lab's v3 passes its own).
@@ -242,180 +244,6 @@ __device__ __forceinline__ void gd_conv_column(T* __restrict__ out, const T* __r
     }
 }
 
-// ------------------------------------------------------------------------------------------ staged conv blocks
-// The rolling column fed through shared memory. A block owns (image, strip, band of output columns, chunk of conv
-// channels); its 8 warps are laid out WX = 8 / CW along the band and CW along the channels (CW = chunk_warps, chosen
-// by the launcher per shape so that fewer lanes idle on narrow images or odd channel counts: 1 or 2; 4 would win
-// only below 5 columns, not worth its code in every fatbin). Lane l of
-// warp (wx, wc) is channel c0 + 32 wc + l and owns C adjacent output columns x0 + wx C + j, with its channel's k*k
-// weights and C x k accumulators in registers. Each input row then costs C + k - 1 shared loads for C x k*k FMAs, and
-// one weight set serves C columns: fewer instructions per output (lab round 6: 1.15-1.27x at batch 256 in bf16 for
-// C = GD_COLS = 2). Small batches take C = 1 (the launcher's choice, `cols`): twice the blocks, each half as long,
-// where the wide layout would leave SMs idle (round 6: batch 1 was 1.3-1.8x slower at C = 2).
-// The band's input rows (band + k - 1 pixels x chunk channels) and g rows stream through a ring of GD_STAGES rows
-// in shared memory, filled by 16-byte cp.async with zero fill for the padding, up to GD_STAGES - 1 rows ahead of the
-// arithmetic.
-// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x 16-byte aligned; k = GD_SMEM_K (7).
-constexpr int GD_WARPS = GD_BLOCK / WARP_SIZE;
-#ifndef GD_COLS
-#define GD_COLS 2
-#endif
-constexpr int GD_SMEM_K = 7;
-#ifndef GD_STAGED
-#define GD_STAGED 1   // 0: the register-only rolling column everywhere (lab variant v4)
-#endif
-#ifndef GD_STAGES_N
-#define GD_STAGES_N 6
-#endif
-
-__host__ __device__ constexpr int gd_band_cols(int cw, int cols) { return GD_WARPS / cw * cols; }
-__host__ __device__ constexpr int gd_chunk(int cw) { return WARP_SIZE * cw; }
-// One ring slot, in elements of T: the input row then the g row, for the widest layout.
-__host__ __device__ constexpr int gd_slot_elems(int cw) {
-    return (gd_band_cols(cw, GD_COLS) + GD_SMEM_K - 1) * gd_chunk(cw) + gd_band_cols(cw, GD_COLS) * gd_chunk(cw);
-}
-__host__ __device__ constexpr int gd_max(int a, int b) { return a > b ? a : b; }
-constexpr int GD_SLOT = gd_max(gd_slot_elems(1), gd_slot_elems(2));
-// Ring rows: GD_STAGES_N, fewer where the ring would pass the 48 KB of static shared memory (f32 at 4 columns).
-// The depth hardly matters (round 5: 6, 12 and 16 stages within 2%).
-template <typename T>
-__host__ __device__ constexpr int gd_stages() {
-    return GD_STAGES_N * GD_SLOT * (int)sizeof(T) <= 48 * 1024 ? GD_STAGES_N : 48 * 1024 / (GD_SLOT * (int)sizeof(T));
-}
-
-__device__ long long GdShape::staged_blocks() const {
-    return (long long)N * strips * gd_ceil_div(W, gd_band_cols(chunk_warps, cols)) * gd_ceil_div(conv, gd_chunk(chunk_warps));
-}
-
-struct GdBand {
-    long long n;
-    int y0, y1, x0, c0;
-
-    __device__ GdBand(const GdShape& s, long long item) {
-        const int chunks = gd_ceil_div(s.conv, gd_chunk(s.chunk_warps));
-        const int bands = gd_ceil_div(s.W, gd_band_cols(s.chunk_warps, s.cols));
-        c0 = (int)(item % chunks) * gd_chunk(s.chunk_warps);
-        long long rest = item / chunks;
-        x0 = (int)(rest % bands) * gd_band_cols(s.chunk_warps, s.cols);
-        rest /= bands;
-        const int strip = (int)(rest % s.strips);
-        n = rest / s.strips;
-        y0 = strip * s.strip_rows;
-        y1 = min(y0 + s.strip_rows, s.H);
-    }
-};
-
-__device__ __forceinline__ void gd_cp_async16(void* smem, const void* gmem, bool valid) {
-    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
-    const int bytes = valid ? 16 : 0;   // 0: the 16 bytes are zero-filled, the source is not read
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
-}
-__device__ __forceinline__ void gd_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void gd_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
-
-template <typename T, int K, int CW, int C>
-__device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                               const float* __restrict__ bias, const GdShape& s, long long item, T* ring) {
-    constexpr int P = K / 2, V = 16 / sizeof(T), WX = GD_WARPS / CW;
-    constexpr int BX = gd_band_cols(CW, C), CH = gd_chunk(CW), PIX = BX + K - 1;
-    constexpr int GD_STAGES = gd_stages<T>();
-    constexpr int UNITS_PER_PIXEL = CH / V, IN_UNITS = PIX * UNITS_PER_PIXEL, G_UNITS = BX * UNITS_PER_PIXEL;
-    const GdBand band(s, item);
-    const int warp = threadIdx.x / WARP_SIZE, lane = threadIdx.x % WARP_SIZE;
-    const int wx = warp % WX, lc = (warp / WX) * WARP_SIZE + lane;   // first band column / channel in the chunk
-    const int x_first = band.x0 + wx * C, c = band.c0 + lc;
-    const int pixel_stride = 2 * s.hidden, row_stride = pixel_stride * s.W;
-    const T* img = x + band.n * s.H * s.W * pixel_stride;
-    const int cofs = 2 * s.hidden - s.conv, gofs = s.hidden - s.conv;
-
-    // The loads of one ring row: input row iy (band columns x0 - P .. x0 + BX + P - 1) and g row oy.
-    auto issue = [&](int tt) {
-        T* slot = ring + (tt % GD_STAGES) * GD_SLOT;
-        const int iy = band.y0 - P + tt, oy = iy - P;
-        for (int e = threadIdx.x; e < IN_UNITS + G_UNITS; e += GD_BLOCK) {
-            if (e < IN_UNITS) {
-                const int px = e / UNITS_PER_PIXEL, cu = (e % UNITS_PER_PIXEL) * V;
-                const int xx = band.x0 - P + px;
-                const bool ok = iy >= 0 && iy < s.H && xx >= 0 && xx < s.W && band.c0 + cu < s.conv;
-                const T* src = ok ? img + iy * row_stride + xx * pixel_stride + cofs + band.c0 + cu : x;
-                gd_cp_async16(slot + px * CH + cu, src, ok);
-            } else {
-                const int f = e - IN_UNITS, px = f / UNITS_PER_PIXEL, cu = (f % UNITS_PER_PIXEL) * V;
-                const int xx = band.x0 + px;
-                const bool ok = oy >= band.y0 && oy < band.y1 && xx < s.W && band.c0 + cu < s.conv;
-                const T* src = ok ? img + oy * row_stride + xx * pixel_stride + gofs + band.c0 + cu : x;
-                gd_cp_async16(slot + PIX * CH + px * CH + cu, src, ok);
-            }
-        }
-    };
-    const int rows = band.y1 - band.y0 + 2 * P;
-    #pragma unroll 1
-    for (int tt = 0; tt < GD_STAGES - 1; tt++) {
-        if (tt < rows) issue(tt);
-        gd_cp_async_commit();   // empty groups keep the count uniform
-    }
-    const bool channel = c < s.conv;
-    bool computes[C];
-    #pragma unroll
-    for (int j = 0; j < C; j++) computes[j] = channel && x_first + j < s.W;
-    float w[K * K];
-    #pragma unroll
-    for (int tap = 0; tap < K * K; tap++) w[tap] = channel ? __ldg(weight + tap * s.conv + c) : 0.0f;
-    const float b = channel ? __ldg(bias + c) : 0.0f;
-    float acc[C][K];
-    #pragma unroll
-    for (int j = 0; j < C; j++) {
-        #pragma unroll
-        for (int i = 0; i < K; i++) acc[j][i] = b;
-    }
-    T* dst = out + (band.n * s.H * s.W + x_first) * s.hidden + gofs + c;
-    // Unrolled by k so that the window moves by renaming, not by k moves per row: output row y0 + r collects in
-    // acc[.][r mod k]; input row tt (= u mod k) adds tap row ky to acc[.][(u - ky) mod k] and closes
-    // acc[.][(u + 1) % k] (row y0 + tt - 2P), which then reopens for the row k below. (Unrolled, the register-only
-    // column wanted 204 registers for its hoisted global loads; here the barrier keeps each row's shared loads in
-    // place.)
-    for (int step = 0; step < rows; step += K) {
-        #pragma unroll
-        for (int u = 0; u < K; u++) {
-            const int tt = step + u;
-            if (tt >= rows) break;
-            gd_cp_async_wait<GD_STAGES - 2>();   // row tt has landed (this thread's part)
-            __syncthreads();                     // ... everyone's; and row tt - 1's slot is free to refill
-            if (tt + GD_STAGES - 1 < rows) issue(tt + GD_STAGES - 1);
-            gd_cp_async_commit();
-            const T* slot = ring + (tt % GD_STAGES) * GD_SLOT;
-            const int iy = band.y0 - P + tt, oy = iy - P;
-            if (iy >= 0 && iy < s.H) {
-                float v[C + K - 1];
-                #pragma unroll
-                for (int px = 0; px < C + K - 1; px++) v[px] = gd_to_float(slot[(wx * C + px) * CH + lc]);
-                #pragma unroll
-                for (int ky = 0; ky < K; ky++) {
-                    #pragma unroll
-                    for (int kx = 0; kx < K; kx++) {
-                        #pragma unroll
-                        for (int j = 0; j < C; j++) {
-                            acc[j][(u - ky + K) % K] = fmaf(w[ky * K + kx], v[j + kx], acc[j][(u - ky + K) % K]);
-                        }
-                    }
-                }
-            }
-            if (oy >= band.y0) {
-                #pragma unroll
-                for (int j = 0; j < C; j++) {
-                    if (computes[j]) {
-                        const float g = gd_to_float(slot[PIX * CH + (wx * C + j) * CH + lc]);
-                        dst[oy * s.W * s.hidden + j * s.hidden] = gd_from_float<T>(gd_act(g, s.act) * acc[j][(u + 1) % K]);
-                    }
-                }
-            }
-            #pragma unroll
-            for (int j = 0; j < C; j++) acc[j][(u + 1) % K] = b;
-        }
-    }
-    gd_cp_async_wait<0>();
-}
 
 // Any odd k: the same thread roles, every tap read from global memory.
 template <typename T>
@@ -445,32 +273,12 @@ __device__ void gd_conv_direct(T* __restrict__ out, const T* __restrict__ x, con
 }
 
 // ------------------------------------------------------------------------------------------ entry
-template <typename T, int K>
-__device__ __forceinline__ void gd_conv_staged_cw(T* __restrict__ out, const T* __restrict__ x,
-                                                  const float* __restrict__ weight, const float* __restrict__ bias,
-                                                  const GdShape& s, long long item, T* ring) {
-    if (s.cols == 1) {
-        if (s.chunk_warps == 1) gd_conv_staged<T, K, 1, 1>(out, x, weight, bias, s, item, ring);
-        else gd_conv_staged<T, K, 2, 1>(out, x, weight, bias, s, item, ring);
-    } else {
-        if (s.chunk_warps == 1) gd_conv_staged<T, K, 1, GD_COLS>(out, x, weight, bias, s, item, ring);
-        else gd_conv_staged<T, K, 2, GD_COLS>(out, x, weight, bias, s, item, ring);
-    }
-}
-
 template <typename T, int U>
 __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                                 const float* __restrict__ bias, const GdShape& s, T* ring) {
-    // Staged for k = 7 only (MambaOut's size): each staged k costs 8 kernel bodies per dtype in the fatbin; other k
-    // take the register-only rolling column, correct and about 1.5-2x slower.
-    const bool staged = GD_STAGED && U > 1 && s.k == GD_SMEM_K;
-    const long long conv_blocks = staged ? s.staged_blocks() : (s.conv_threads() + GD_BLOCK - 1) / GD_BLOCK;
+                                 const float* __restrict__ bias, const GdShape& s) {
+    const long long conv_blocks = (s.conv_threads() + GD_BLOCK - 1) / GD_BLOCK;
     const long long item = blockIdx.x;
     if (item < conv_blocks) {
-        if (staged) {
-            gd_conv_staged_cw<T, GD_SMEM_K>(out, x, weight, bias, s, item, ring);
-            return;
-        }
         const long long t = item * GD_BLOCK + threadIdx.x;
         if (t >= s.conv_threads()) return;
         switch (s.k) {
@@ -483,7 +291,7 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
         return;
     }
     // Pointwise blocks walk their items grid-stride: the geometry counts them for 16-byte units, and a misaligned
-    // x or out (one channel per unit, and the column path's fewer conv blocks) needs more of them.
+    // x or out (one channel per unit) needs more of them.
     const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
     const long long pw_items = (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
     for (long long pi = item - conv_blocks; pi < pw_items; pi += gridDim.x - conv_blocks) gd_pointwise<T, U>(out, x, s, pi);
@@ -492,30 +300,66 @@ __device__ void gd_forward_units(T* __restrict__ out, const T* __restrict__ x, c
 template <typename T>
 __device__ void gd_forward(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
                            const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
-                           int strip_rows, int chunk_warps, int cols) {
-    __shared__ __align__(16) T ring[gd_stages<T>() * GD_SLOT];
-    const GdShape s(N, H, W, hidden, conv, k, act, strip_rows, chunk_warps, cols);
+                           int strip_rows) {
+    const GdShape s{N, H, W, hidden, conv, k, act, strip_rows, gd_ceil_div(H, strip_rows)};
     constexpr int V = 16 / sizeof(T);
     if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(out)) {
-        gd_forward_units<T, V>(out, x, weight, bias, s, ring);
+        gd_forward_units<T, V>(out, x, weight, bias, s);
     } else {
-        gd_forward_units<T, 1>(out, x, weight, bias, s, ring);
+        gd_forward_units<T, 1>(out, x, weight, bias, s);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_f32(float* __restrict__ out,
         const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
-        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps, int columns) {
-    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows, chunk_warps,
-                      columns);
+        int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows) {
+    gd_forward<float>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows);
 }
 
 extern "C" __global__ void __launch_bounds__(GD_BLOCK, GD_MIN_BLOCKS) gated_dwconv_forward_bf16(__nv_bfloat16* __restrict__ out,
         const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N,
-        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows, int chunk_warps,
-        int columns) {
-    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows,
-                              chunk_warps, columns);
+        int H, int W, int hidden, int conv_channels, int kernel_size, int act, int strip_rows) {
+    gd_forward<__nv_bfloat16>(out, x, weight, bias, N, H, W, hidden, conv_channels, kernel_size, act, strip_rows);
+}
+
+// The rings kernels (k = GD_RING_K): conv blocks of 8 warp units (gated_dwconv_rings.cuh), then exactly one block per
+// pointwise item (the launcher guarantees the 16-byte units). One kernel per (type, C): the k = 7 body at C = 4 gets
+// its 124-126 registers without the other paths' (ptxas, lab round 7). Dynamic shared memory gdr_smem_bytes<T, 7, C>
+// (up to 86 KB: the launcher opts in above 48 KB).
+constexpr int GD_RING_K = 7;
+template <typename T, int C>
+__device__ __forceinline__ void gd_forward_rings(T* __restrict__ out, const T* __restrict__ x,
+                                                 const float* __restrict__ weight, const float* __restrict__ bias,
+                                                 int N, int H, int W, int hidden, int conv, int act, int strip_rows) {
+    extern __shared__ __align__(16) unsigned char gd_ring[];
+    const GdShape s{N, H, W, hidden, conv, GD_RING_K, act, strip_rows, gd_ceil_div(H, strip_rows)};
+    const long long conv_blocks = gdr_conv_blocks<T, C>(s);
+    if (blockIdx.x < conv_blocks) gdr_conv<T, GD_RING_K, C>(out, x, weight, bias, s, reinterpret_cast<T*>(gd_ring));
+    else gd_pointwise<T, 16 / sizeof(T)>(out, x, s, blockIdx.x - conv_blocks);
+}
+
+extern "C" __global__ void __launch_bounds__(GDR_BLOCK, 2) gated_dwconv_forward_rings_f32_c1(float* __restrict__ out,
+        const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
+        int W, int hidden, int conv_channels, int act, int strip_rows) {
+    gd_forward_rings<float, 1>(out, x, weight, bias, N, H, W, hidden, conv_channels, act, strip_rows);
+}
+
+extern "C" __global__ void __launch_bounds__(GDR_BLOCK, 2) gated_dwconv_forward_rings_f32_c4(float* __restrict__ out,
+        const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
+        int W, int hidden, int conv_channels, int act, int strip_rows) {
+    gd_forward_rings<float, 4>(out, x, weight, bias, N, H, W, hidden, conv_channels, act, strip_rows);
+}
+
+extern "C" __global__ void __launch_bounds__(GDR_BLOCK, 2) gated_dwconv_forward_rings_bf16_c1(__nv_bfloat16* __restrict__ out,
+        const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
+        int W, int hidden, int conv_channels, int act, int strip_rows) {
+    gd_forward_rings<__nv_bfloat16, 1>(out, x, weight, bias, N, H, W, hidden, conv_channels, act, strip_rows);
+}
+
+extern "C" __global__ void __launch_bounds__(GDR_BLOCK, 2) gated_dwconv_forward_rings_bf16_c4(__nv_bfloat16* __restrict__ out,
+        const __nv_bfloat16* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias, int N, int H,
+        int W, int hidden, int conv_channels, int act, int strip_rows) {
+    gd_forward_rings<__nv_bfloat16, 4>(out, x, weight, bias, N, H, W, hidden, conv_channels, act, strip_rows);
 }
 
 // =====================================================================================================================

@@ -1,14 +1,21 @@
 package dev.mambaout.kernels;
 
 /**
- * Launch geometry of gated_dwconv_forward_{f32,bf16}, mirroring the work of gated_dwconv.cu: conv blocks, then
+ * Launch geometry of the gated_dwconv forward kernels, mirroring the work of gated_dwconv.cu: conv blocks, then
  * pointwise blocks (1024 units of the i columns, a unit being 16 bytes of channels on the vector path, one channel
- * otherwise). On the vector path with k = 7 a conv block is a band of columns x a chunk of conv channels of one
- * image strip ("staged"): its 8 warps lie 8 / cw along the band and cw along the channels, each lane owning 1 or
- * {@link #COLUMNS} columns of one channel ({@link #stagedLayout}), so a band is 8 / cw x columns and a chunk 32 x cw
- * channels; otherwise a block is 256 consecutive (image, strip, column, channel) threads. The grid must
- * cover every conv block (the kernel is not grid-stride there: its k = 7 path needs all 128 registers); pointwise
- * blocks are grid-stride. Also the strip height and the tap-major repacking of PyTorch's depthwise weight.
+ * otherwise). Two kernels ({@link Variant}):
+ * <ul>
+ *   <li>{@code RINGS} ({@code gated_dwconv_forward_rings_<type>_c<C>}, k = 7 with 16-byte units and aligned x, out):
+ *   a block is 8 warp units, a unit being (image, strip, band of {@link #ringBand} columns, chunk of
+ *   {@link #ringLaneChannels} conv channels); each lane owns C = 1 or 4 columns of one channel
+ *   ({@link #ringColumns}); every warp streams its rows through its own ring in dynamic shared memory
+ *   ({@link #ringSharedBytes}). One pointwise item per block after the conv blocks.</li>
+ *   <li>{@code COLUMN} ({@code gated_dwconv_forward_<type>}, every other shape): a block is 256 consecutive (image,
+ *   strip, column, channel) threads; its pointwise blocks are grid-stride, so a misaligned x or out (one channel
+ *   per unit) is covered too.</li>
+ * </ul>
+ * The grid must cover every conv block (the kernels are not grid-stride there: the k = 7 body needs its 49 weights
+ * in registers). Also the strip height and the tap-major repacking of PyTorch's depthwise weight.
  */
 public final class GatedDwConvKernels {
 
@@ -16,38 +23,14 @@ public final class GatedDwConvKernels {
     public static final int BLOCK = 256;
     /** Warps of a block. */
     public static final int WARPS = BLOCK / 32;
-    /** Output columns one lane of a staged conv block computes in the wide layout (gated_dwconv.cu's GD_COLS). */
-    public static final int COLUMNS = 2;
-    /** Resident staged blocks per SM (128 registers x 256 threads): the wide layout must fill this many per SM. */
+    /** The kernel size of the rings kernels (MambaOut's); other sizes take the column kernel. */
+    public static final int RING_K = 7;
+    /** Ring rows per warp (gated_dwconv_rings.cuh's GDR_STAGES). */
+    public static final int RING_STAGES = 6;
+    /** Output columns per lane of the rings kernels at large batches (the other choice is 1). */
+    public static final int RING_WIDE_COLUMNS = 4;
+    /** Resident rings blocks per SM (__launch_bounds__(256, 2)): the wide layout must fill this many per SM. */
     public static final int BLOCKS_PER_SM = 2;
-
-    /**
-     * How a staged block lays out its 8 warps: {@code chunkWarps} (1 or 2) across the channels, the rest along the
-     * band; each lane computing {@code columns} (1 or {@link #COLUMNS}) output columns of one channel.
-     */
-    public record StagedLayout(int chunkWarps, int columns) {
-        public StagedLayout {
-            if (chunkWarps != 1 && chunkWarps != 2) {
-                throw new IllegalArgumentException("chunkWarps must be 1 or 2, was " + chunkWarps);
-            }
-            if (columns != 1 && columns != COLUMNS) {
-                throw new IllegalArgumentException("columns must be 1 or " + COLUMNS + ", was " + columns);
-            }
-        }
-
-        /** Output columns of one block's band. */
-        public int bandColumns() { return WARPS / chunkWarps * columns; }
-
-        /** Conv channels of one block's chunk. */
-        public int chunkChannels() { return 32 * chunkWarps; }
-
-        long blocksPerStrip(int w, int convChannels) {
-            return (long) ceilDiv(w, bandColumns()) * ceilDiv(convChannels, chunkChannels());
-        }
-    }
-
-    /** The kernel size of the staged path (MambaOut's); other sizes take the column path. */
-    public static final int STAGED_K = 7;
     /** Units of the i columns one pointwise item handles: 256 threads x 4. */
     public static final int POINTWISE_UNITS = BLOCK * 4;
     /**
@@ -56,33 +39,38 @@ public final class GatedDwConvKernels {
      */
     public static final long STRIP_TARGET = 1L << 18;
 
+    /** Which forward kernel a shape takes. */
+    public enum Variant { RINGS, COLUMN }
+
+    /**
+     * One forward launch as the launcher makes it: the kernel, its strip height, the columns per lane (1 for the
+     * column kernel) and the grid with its dynamic shared memory.
+     */
+    public record ForwardPlan(Variant variant, int stripRows, int columns, LaunchGeometry geometry) {}
+
     private GatedDwConvKernels() {}
 
     /**
-     * The grid for these sizes, assuming 16-byte aligned x and out (what the arena gives); with misaligned
-     * pointers the kernel needs fewer conv blocks and more pointwise ones, which its grid-stride pointwise loop
-     * takes from the spare blocks.
+     * The forward launch for these sizes; {@code aligned}: x and out both 16-byte aligned (the arena's tensors are).
      */
-    public static LaunchGeometry geometry(int n, int h, int w, int hidden, int convChannels, int kernelSize,
-                                          int elementBytes, int smCount) {
+    public static ForwardPlan forward(int n, int h, int w, int hidden, int convChannels, int kernelSize,
+                                      int elementBytes, boolean aligned, int smCount) {
         checkSizes(n, h, w, hidden, convChannels);
+        if (smCount <= 0) throw new IllegalArgumentException("smCount must be positive, was " + smCount);
         int rows = stripRows(n, h, w, convChannels);
-        return geometry(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows,
-                stagedLayout(n, h, w, convChannels, rows, smCount));
+        if (rings(hidden, convChannels, kernelSize, elementBytes, aligned)) {
+            int columns = ringColumns(n, h, w, convChannels, elementBytes, rows, smCount);
+            return new ForwardPlan(Variant.RINGS, rows, columns,
+                    ringGeometry(n, h, w, hidden, convChannels, elementBytes, rows, columns));
+        }
+        long blocks = columnBlocks(n, h, w, convChannels, rows)
+                + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
+        return new ForwardPlan(Variant.COLUMN, rows, 1, LaunchGeometry.linear(gridBlocks(blocks), BLOCK));
     }
 
-    /** The grid for a strip height and staged layout already chosen ({@link #stripRows}, {@link #stagedLayout}). */
-    public static LaunchGeometry geometry(int n, int h, int w, int hidden, int convChannels, int kernelSize,
-                                          int elementBytes, int rows, StagedLayout layout) {
-        checkSizes(n, h, w, hidden, convChannels);
-        // The conv part must be covered for the path the kernel takes, which with a misaligned x or out is the
-        // column path even where the sizes allow the staged one: hence the larger of the two counts (spare blocks
-        // join the grid-stride pointwise loop).
-        long conv = convBlocks(n, h, w, hidden, convChannels, kernelSize, elementBytes, rows, layout);
-        long column = columnBlocks(n, h, w, convChannels, rows);
-        long blocks = Math.max(conv, column) + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
-        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("gated dwconv grid of " + blocks + " blocks is too large");
-        return LaunchGeometry.linear((int) blocks, BLOCK);
+    /** Whether these sizes take the rings kernels: k = 7, 16-byte units, x and out 16-byte aligned. */
+    public static boolean rings(int hidden, int convChannels, int kernelSize, int elementBytes, boolean aligned) {
+        return aligned && kernelSize == RING_K && unitChannels(hidden, convChannels, elementBytes) > 1;
     }
 
     /**
@@ -97,41 +85,63 @@ public final class GatedDwConvKernels {
         return (int) ((h + strips - 1) / strips);
     }
 
-    /** Whether the kernel takes the staged path for these sizes (with 16-byte aligned pointers). */
-    public static boolean staged(int hidden, int convChannels, int kernelSize, int elementBytes) {
-        return unitChannels(hidden, convChannels, elementBytes) > 1 && kernelSize == STAGED_K;
+    /**
+     * Conv channels of one rings warp: 32 f32 (a lane each), 16 bf16 (one 32-byte sector per pixel; the warp's lanes
+     * are then 2 groups of 16 along the band).
+     */
+    public static int ringLaneChannels(int elementBytes) {
+        checkElementBytes(elementBytes);
+        return elementBytes == 4 ? 32 : 16;
+    }
+
+    /** Output columns of one rings warp's band: (32 / lane channels) groups x columns per lane. */
+    public static int ringBand(int elementBytes, int columns) {
+        checkColumns(columns);
+        return 32 / ringLaneChannels(elementBytes) * columns;
+    }
+
+    /** Warp units of the rings kernel: images x strips x bands x channel chunks. */
+    public static long ringUnits(int n, int h, int w, int convChannels, int elementBytes, int stripRows, int columns) {
+        return (long) n * ceilDiv(h, stripRows) * ceilDiv(w, ringBand(elementBytes, columns))
+                * ceilDiv(convChannels, ringLaneChannels(elementBytes));
+    }
+
+    public static long ringConvBlocks(int n, int h, int w, int convChannels, int elementBytes, int stripRows,
+                                      int columns) {
+        return (ringUnits(n, h, w, convChannels, elementBytes, stripRows, columns) + WARPS - 1) / WARPS;
     }
 
     /**
-     * The staged layout for these sizes: {@link #COLUMNS} columns per lane when the batch gives at least a full
-     * wave of such blocks ({@link #BLOCKS_PER_SM} per SM), else 1 (small batches: twice the blocks, each half as
-     * long, on a card the wide layout would leave partly idle); then {@link #chunkWarps} for that width.
+     * Dynamic shared memory of a rings block: 8 warps x {@link #RING_STAGES} rows x (input row of band + k - 1
+     * pixels, then the g row of band pixels) x lane channels. f32 at 4 columns needs 84 KB, past the 48 KB a launch
+     * gets without opting in.
      */
-    public static StagedLayout stagedLayout(int n, int h, int w, int convChannels, int stripRows, int smCount) {
-        if (smCount <= 0) throw new IllegalArgumentException("smCount must be positive, was " + smCount);
-        long strips = (long) n * ceilDiv(h, stripRows);
-        StagedLayout wide = new StagedLayout(chunkWarps(w, convChannels, COLUMNS), COLUMNS);
-        if (strips * wide.blocksPerStrip(w, convChannels) >= (long) BLOCKS_PER_SM * smCount) return wide;
-        return new StagedLayout(chunkWarps(w, convChannels, 1), 1);
+    public static int ringSharedBytes(int elementBytes, int columns) {
+        int band = ringBand(elementBytes, columns);
+        return WARPS * RING_STAGES * (2 * band + RING_K - 1) * ringLaneChannels(elementBytes) * elementBytes;
     }
 
     /**
-     * Warps of a staged conv block across the channels (1 or 2; the rest lie along the band) for lanes of
-     * {@code columns} columns: the layout with the fewest blocks per (image, strip), i.e. the fewest idle lanes, the
-     * narrower band on ties losing. Narrow images (7 columns) want short bands and wide chunks, wide ones long bands.
+     * Columns per lane of the rings kernel: {@link #RING_WIDE_COLUMNS} when those blocks fill a wave of
+     * {@link #BLOCKS_PER_SM} per SM, else 1 (small batches: 4x the blocks, each a quarter as long, on a card the
+     * wide layout would leave partly idle; lab round 7: batch 1 was up to 1.4x slower at 4 columns).
      */
-    public static int chunkWarps(int w, int convChannels, int columns) {
-        StagedLayout one = new StagedLayout(1, columns), two = new StagedLayout(2, columns);
-        return two.blocksPerStrip(w, convChannels) < one.blocksPerStrip(w, convChannels) ? 2 : 1;
+    public static int ringColumns(int n, int h, int w, int convChannels, int elementBytes, int stripRows, int smCount) {
+        long wide = ringConvBlocks(n, h, w, convChannels, elementBytes, stripRows, RING_WIDE_COLUMNS);
+        return wide >= (long) BLOCKS_PER_SM * smCount ? RING_WIDE_COLUMNS : 1;
     }
 
-    public static long convBlocks(int n, int h, int w, int hidden, int convChannels, int kernelSize,
-                                  int elementBytes, int stripRows, StagedLayout layout) {
-        long strips = ceilDiv(h, stripRows);
-        if (staged(hidden, convChannels, kernelSize, elementBytes)) {
-            return n * strips * layout.blocksPerStrip(w, convChannels);
+    /** Grid of the rings kernel: its conv blocks, then exactly one block per pointwise item. */
+    public static LaunchGeometry ringGeometry(int n, int h, int w, int hidden, int convChannels, int elementBytes,
+                                              int stripRows, int columns) {
+        checkSizes(n, h, w, hidden, convChannels);
+        if (unitChannels(hidden, convChannels, elementBytes) == 1) {
+            throw new IllegalArgumentException("the rings kernel needs hidden and conv channels in 16-byte units, were "
+                    + hidden + ", " + convChannels);
         }
-        return columnBlocks(n, h, w, convChannels, stripRows);
+        long blocks = ringConvBlocks(n, h, w, convChannels, elementBytes, stripRows, columns)
+                + pointwiseItems(n, h, w, hidden, convChannels, elementBytes);
+        return new LaunchGeometry(gridBlocks(blocks), 1, 1, BLOCK, 1, 1, ringSharedBytes(elementBytes, columns));
     }
 
     /** Blocks of the column path: 256 consecutive (image, strip, column, channel) threads each. */
@@ -149,9 +159,7 @@ public final class GatedDwConvKernels {
      * else 1. The kernel also takes 1 when x or out is not 16-byte aligned.
      */
     public static int unitChannels(int hidden, int convChannels, int elementBytes) {
-        if (elementBytes != 2 && elementBytes != 4) {
-            throw new IllegalArgumentException("element size must be 2 (bf16) or 4 (f32) bytes, was " + elementBytes);
-        }
+        checkElementBytes(elementBytes);
         int u = 16 / elementBytes;
         return hidden % u == 0 && convChannels % u == 0 ? u : 1;
     }
@@ -269,6 +277,23 @@ public final class GatedDwConvKernels {
             throw new IllegalArgumentException("conv channels must be in [1, hidden = " + hidden + "], was "
                     + convChannels);
         }
+    }
+
+    private static void checkElementBytes(int elementBytes) {
+        if (elementBytes != 2 && elementBytes != 4) {
+            throw new IllegalArgumentException("element size must be 2 (bf16) or 4 (f32) bytes, was " + elementBytes);
+        }
+    }
+
+    private static void checkColumns(int columns) {
+        if (columns != 1 && columns != RING_WIDE_COLUMNS) {
+            throw new IllegalArgumentException("columns per lane must be 1 or " + RING_WIDE_COLUMNS + ", was " + columns);
+        }
+    }
+
+    private static int gridBlocks(long blocks) {
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("gated dwconv grid of " + blocks + " blocks is too large");
+        return (int) blocks;
     }
 
     private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }

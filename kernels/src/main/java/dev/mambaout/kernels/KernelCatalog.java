@@ -32,6 +32,12 @@ public final class KernelCatalog {
     // tap-major [k*k, conv_channels] f32, bias [conv_channels] f32, act 0 = GELU (erf), 1 = SiLU -> out [tokens, hidden].
     public static final KernelSpec GATED_DWCONV_FORWARD_F32 = gatedDwConv("f32");
     public static final KernelSpec GATED_DWCONV_FORWARD_BF16 = gatedDwConv("bf16");
+    // The same for k = 7 with 16-byte units and aligned x, out (gated_dwconv_rings.cuh): C = 1 or 4 output columns per
+    // lane, dynamic shared memory GatedDwConvKernels.ringSharedBytes. Geometry: GatedDwConvKernels.ringGeometry.
+    public static final KernelSpec GATED_DWCONV_FORWARD_RINGS_F32_C1 = gatedDwConvRings("f32", 1);
+    public static final KernelSpec GATED_DWCONV_FORWARD_RINGS_F32_C4 = gatedDwConvRings("f32", 4);
+    public static final KernelSpec GATED_DWCONV_FORWARD_RINGS_BF16_C1 = gatedDwConvRings("bf16", 1);
+    public static final KernelSpec GATED_DWCONV_FORWARD_RINGS_BF16_C4 = gatedDwConvRings("bf16", 4);
 
     // Its backward (gated_dwconv.cu, the BACKWARD section): dy [tokens, hidden] -> dx [tokens, 2*hidden] = (dg | di |
     // dc) in x's type and per-block sums partial [splits, k*k + 1, conv] f32; then the reduce sums them in a fixed
@@ -138,7 +144,9 @@ public final class KernelCatalog {
     static {
         Map<String, KernelSpec> m = new LinkedHashMap<>();
         for (KernelSpec s : List.of(SMOKE_EMPTY, SMOKE_FILL, SMOKE_AXPY, LAYERNORM_FORWARD, LAYERNORM_BACKWARD,
-                LAYERNORM_BACKWARD_REDUCE, GATED_DWCONV_FORWARD_F32, GATED_DWCONV_FORWARD_BF16, LAYERNORM_FORWARD_BF16,
+                LAYERNORM_BACKWARD_REDUCE, GATED_DWCONV_FORWARD_F32, GATED_DWCONV_FORWARD_BF16,
+                GATED_DWCONV_FORWARD_RINGS_F32_C1, GATED_DWCONV_FORWARD_RINGS_F32_C4, GATED_DWCONV_FORWARD_RINGS_BF16_C1,
+                GATED_DWCONV_FORWARD_RINGS_BF16_C4, LAYERNORM_FORWARD_BF16,
                 IM2COL_NHWC_F32, IM2COL_NHWC_BF16, IM2COL_NCHW_F32, IM2COL_NCHW_BF16, ACT_FORWARD_F32, ACT_FORWARD_BF16,
                 MEAN_HW_LAYERNORM_F32, MEAN_HW_LAYERNORM_BF16, LAYERNORM_FORWARD_F32_BF16, IM2COL_NHWC_F32_BF16,
                 MEAN_HW_LAYERNORM_F32_BF16,
@@ -171,7 +179,13 @@ public final class KernelCatalog {
     private static KernelSpec gatedDwConv(String type) {
         return spec("gated_dwconv", "gated_dwconv_forward_" + type, "out", PTR, "x", PTR, "weight", PTR, "bias", PTR,
                 "N", I32, "H", I32, "W", I32, "hidden", I32, "conv_channels", I32, "kernel_size", I32, "act", I32,
-                "strip_rows", I32, "chunk_warps", I32, "columns", I32);
+                "strip_rows", I32);
+    }
+
+    private static KernelSpec gatedDwConvRings(String type, int columns) {
+        return spec("gated_dwconv", "gated_dwconv_forward_rings_" + type + "_c" + columns, "out", PTR, "x", PTR,
+                "weight", PTR, "bias", PTR, "N", I32, "H", I32, "W", I32, "hidden", I32, "conv_channels", I32,
+                "act", I32, "strip_rows", I32);
     }
 
     private static KernelSpec gatedDwConvBackward(String type) {

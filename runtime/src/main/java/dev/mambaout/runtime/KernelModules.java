@@ -20,6 +20,11 @@ public final class KernelModules implements AutoCloseable {
     private final int smCount;
     private final Map<String, Long> modules = new HashMap<>();
     private final Map<String, Long> functions = new HashMap<>();
+    private final Map<String, Integer> sharedOptIn = new HashMap<>();
+
+    /** Dynamic shared memory a launch may use without opting in. */
+    private static final int DEFAULT_DYNAMIC_SHARED = 48 * 1024;
+    private static final int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 
     KernelModules(CudaDriver driver, int smCount) {
         this.driver = driver;
@@ -39,9 +44,17 @@ public final class KernelModules implements AutoCloseable {
         return fn;
     }
 
-    /** A prepared launch of a catalog kernel; the arguments are checked against its spec. */
+    /**
+     * A prepared launch of a catalog kernel; the arguments are checked against its spec. Dynamic shared memory past
+     * the default 48 KB is opted into here, once per function and size, before any launch or capture uses it.
+     */
     public Launch prepare(KernelSpec spec, Dim3 grid, Dim3 block, int sharedBytes, KernelArg... args) {
-        return Launch.prepare(driver, spec, function(spec), grid, block, sharedBytes, List.of(args));
+        long fn = function(spec);
+        if (sharedBytes > DEFAULT_DYNAMIC_SHARED && sharedBytes > sharedOptIn.getOrDefault(spec.name(), 0)) {
+            driver.funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+            sharedOptIn.put(spec.name(), sharedBytes);
+        }
+        return Launch.prepare(driver, spec, fn, grid, block, sharedBytes, List.of(args));
     }
 
     /** As {@link #prepare(KernelSpec, Dim3, Dim3, int, KernelArg...)} with a family's computed geometry. */

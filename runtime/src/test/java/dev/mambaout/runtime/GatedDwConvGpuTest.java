@@ -22,7 +22,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * gated_dwconv_forward_{f32,bf16} through {@link GatedDwConvLaunch} against the CPU executor's GatedDwConv op in
+ * The gated_dwconv forward kernels (rings and column) through {@link GatedDwConvLaunch} against the CPU executor's GatedDwConv op in
  * float64 (PyTorch-layout weight; the GPU gets it repacked tap-major), output poisoned with NaN first. bf16 storage is
  * compared with the reference of the bf16-rounded x. Shapes cover the vector path (hidden, conv multiples of 4 / 8),
  * the scalar path (odd hidden, conv not a multiple of 4), k = 1, 3, 5, 7 (compiled tiles) and 9 (the direct path),
@@ -52,11 +52,13 @@ class GatedDwConvGpuTest {
             // misaligned, so the column path, on sizes whose staged grid is smaller than the column path's
             {256, 96, 7, 1, 28, 28, Activation.SILU, true},
             {3, 1, 3, 1, 2, 3, Activation.SILU, false},
-            // staged layouts (GatedDwConvKernels.chunkWarps): 2 warps across the channels (W = 4 and 3), 1 with a
-            // 16-column band 9 columns wide
+            // rings bands wider than the image (W = 4 and 3; k = 5 takes the column kernel)
             {256, 128, 7, 2, 5, 4, Activation.GELU, false},
             {96, 64, 5, 1, 6, 9, Activation.SILU, false},
             {576, 192, 7, 2, 7, 3, Activation.GELU, false},
+            // the rings at 4 columns per lane (GatedDwConvKernels.ringColumns: 336 bf16 / 448 f32 blocks >= 2 x 132
+            // SMs), 8 strips of 7 rows, the last band partial (53 columns) and the last channel chunk partial (40)
+            {64, 40, 7, 16, 56, 53, Activation.GELU, false},
     };
 
     static java.util.stream.Stream<Arguments> cases() { return GpuSupport.onBothBackendsAndTypes(CASES); }
@@ -75,7 +77,7 @@ class GatedDwConvGpuTest {
         double[] ref = reference(x, wt, bs, n, h, w, hidden, conv, k, act);
 
         try (Device dev = GpuSupport.open(backend); Stream s = dev.newStream();
-             DeviceArena arena = dev.newArena(32L << 20);
+             DeviceArena arena = dev.newArena(Math.max(32L << 20, 4L * tokens * 3 * hidden + (8L << 20)));
              PinnedBuffer host = dev.newPinned(4L * Math.max(tokens * 2 * hidden + 1, conv * k * k))) {
             int off = misaligned ? 1 : 0;
             Tensor xa = arena.allocate(dtype, Shape.of(tokens * 2 * hidden + off));

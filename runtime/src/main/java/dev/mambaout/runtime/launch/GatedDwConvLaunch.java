@@ -6,7 +6,6 @@ import dev.mambaout.graph.ops.Activation;
 import dev.mambaout.kernels.GatedDwConvKernels;
 import dev.mambaout.kernels.KernelCatalog;
 import dev.mambaout.kernels.KernelSpec;
-import dev.mambaout.kernels.LaunchGeometry;
 import dev.mambaout.runtime.KernelModules;
 import dev.mambaout.runtime.Launch;
 import dev.mambaout.runtime.Tensor;
@@ -15,7 +14,9 @@ import static dev.mambaout.kernels.KernelArg.i32;
 
 /**
  * The fused depthwise conv + gating forward of a MambaOut block: out [N,H,W,hidden] = act(g) * cat(i, dwconv(c) + bias)
- * from x [N,H,W,2*hidden] = (g | i | c), in one kernel (gated_dwconv.cu). x and out are both F32 or both BF16; the
+ * from x [N,H,W,2*hidden] = (g | i | c), in one kernel (gated_dwconv.cu: the rings kernel for k = 7 on 16-byte
+ * units and aligned pointers, else the column kernel; {@link GatedDwConvKernels#forward} decides). x and out are both
+ * F32 or both BF16; the
  * weight is F32 packed tap-major [k*k, convChannels] ({@link GatedDwConvKernels#packTapMajor} from PyTorch's
  * [C,1,k,k]), the bias F32 [convChannels].
  */
@@ -55,14 +56,21 @@ public final class GatedDwConvLaunch {
             throw fail(spec, "one image of x (" + h + " x " + w + " x " + twice + " values) must stay below 2^31"
                     + " elements (the kernel's offsets inside an image are 32-bit)");
         }
-        int stripRows = GatedDwConvKernels.stripRows(n, h, w, convChannels);
-        GatedDwConvKernels.StagedLayout layout =
-                GatedDwConvKernels.stagedLayout(n, h, w, convChannels, stripRows, modules.smCount());
-        LaunchGeometry g = GatedDwConvKernels.geometry(n, h, w, hidden, convChannels, kernelSize, x.dtype().bytes(),
-                stripRows, layout);
-        return modules.prepare(spec, g, out.arg(), x.arg(), weightPacked.arg(), bias.arg(), i32(n), i32(h), i32(w),
-                i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()), i32(stripRows),
-                i32(layout.chunkWarps()), i32(layout.columns()));
+        boolean aligned = x.address() % 16 == 0 && out.address() % 16 == 0;
+        GatedDwConvKernels.ForwardPlan plan = GatedDwConvKernels.forward(n, h, w, hidden, convChannels, kernelSize,
+                x.dtype().bytes(), aligned, modules.smCount());
+        if (plan.variant() == GatedDwConvKernels.Variant.RINGS) {
+            KernelSpec rings = x.dtype() == DType.F32
+                    ? (plan.columns() == 1 ? KernelCatalog.GATED_DWCONV_FORWARD_RINGS_F32_C1
+                            : KernelCatalog.GATED_DWCONV_FORWARD_RINGS_F32_C4)
+                    : (plan.columns() == 1 ? KernelCatalog.GATED_DWCONV_FORWARD_RINGS_BF16_C1
+                            : KernelCatalog.GATED_DWCONV_FORWARD_RINGS_BF16_C4);
+            return modules.prepare(rings, plan.geometry(), out.arg(), x.arg(), weightPacked.arg(), bias.arg(), i32(n),
+                    i32(h), i32(w), i32(hidden), i32(convChannels), i32(act.ordinal()), i32(plan.stripRows()));
+        }
+        return modules.prepare(spec, plan.geometry(), out.arg(), x.arg(), weightPacked.arg(), bias.arg(), i32(n),
+                i32(h), i32(w), i32(hidden), i32(convChannels), i32(kernelSize), i32(act.ordinal()),
+                i32(plan.stripRows()));
     }
 
     private static IllegalArgumentException fail(String why) {

@@ -1,67 +1,73 @@
-// Lab variant 7 (round 7, 2026-12-03): the mainline's rolling column (lab v4 = rounds 4-6, "v6" with GD_COLS) fed by
-// warp-private rings: no block-wide barrier anywhere in the row loop.
+// gated_dwconv's conv blocks with warp-private rings (lab variant 7, round 7; the mainline since 2026-12-04 for k = 7,
+// the lab keeps 3 and 5): the rolling column of lab v4 (rounds 4-6) fed through shared memory with no block-wide
+// barrier anywhere in the row loop. Included by gated_dwconv.cu (the kernels) and by the lab's host check.
 //
-// Why: round 6 halved the instructions per output (2 columns per lane) and gained only 1.15-1.27x in bf16; the
-// mainline's 8 warps meet at a __syncthreads per input row, and at 2 blocks per SM a block waiting there leaves its
-// SM half idle while the slowest warp finishes its row (and all 8 warps then start the same phase together: loads,
-// then FMAs, then the close). Here every warp is its own work unit and streams its own rows: it waits for them with
-// cp.async.wait_group + __syncwarp only, so warps drift apart and their phases interleave on the schedulers.
+// Why: round 6 halved the instructions per output (2 columns per lane) and gained only 1.15-1.27x in bf16; v4's
+// 8 warps met at a __syncthreads per input row, and at 2 blocks per SM a block waiting there left its SM half idle
+// while the slowest warp finished its row. Here every warp is its own work unit and streams its own rows: it waits
+// for them with cp.async.wait_group + __syncwarp only, so warps drift apart and their phases interleave on the
+// schedulers. Measured (H200, round 7, bench/results/2026-12-03-h200-gated-r7.txt): 1.2-1.7x faster than v4 at
+// batch 256 with 4 columns per lane, f32 52-70% of copy bandwidth, bf16 29-45%.
 //
 // A warp's unit: (image, strip of strip_rows output rows, band of BX columns, chunk of LC conv channels). Its lanes are
 // G = 32 / LC column groups x LC channels: lane (gx, lc) is channel c0 + lc and owns the C adjacent output columns
-// x0 + gx C + j, with its channel's k*k weights and C x k accumulators in registers, walking down as the mainline's
-// lanes do (input row -> k*k*C FMAs into the k open output rows; the closing row is gated and stored).
+// x0 + gx C + j, with its channel's k*k weights and C x k accumulators in registers, walking down its columns: each
+// input row brings k*k*C FMAs into the k open output rows; the closing row is gated and stored.
 //   LC = 16 channels for bf16 (one 32-byte sector per pixel; G = 2 groups, so a band of 2C columns pays k - 1 halo
 //        pixels instead of the 4x at C = 2 that one group would; the femto-1 width of 48 channels has no idle lanes),
 //   LC = 32 for f32 (16 f32 channels would put the two groups' pixels 2C * 64 bytes apart: the same banks for C = 2).
-// Cost against the mainline: each warp loads its own k - 1 halo pixels (BX + k - 1 pixels per row instead of the
-// block's band + k - 1 shared by 8 warps; the extra reads are L1/L2 hits: input rows are loaded with cp.async.ca and
-// the 8 warps of a block are neighbouring bands of one chunk, so they read each other's halo close in time).
-// Ring: GD7_STAGES rows per warp, each row = the input row (BX + k - 1 pixels x LC channels) then the g row (BX
+// Cost: each warp loads its own k - 1 halo pixels (BX + k - 1 pixels per row; the extra reads are L1/L2 hits: input
+// rows are loaded with cp.async.ca and the 8 warps of a block are neighbouring bands of one chunk, so they read each
+// other's halo close in time).
+// Ring: GDR_STAGES rows per warp, each row = the input row (BX + k - 1 pixels x LC channels) then the g row (BX
 // pixels), [pixel][LC channels], filled 16 bytes per cp.async with zero fill for padding and channels >= conv. Unit e
 // of a row's input part lands at element e * V of the slot (pixel e / (LC / V), channels (e % (LC / V)) V).
-// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x and out 16-byte aligned (the lab falls back to
-// the mainline otherwise); any odd k with K known (the lab compiles 3, 5, 7).
+// Needs 16-byte units: hidden and conv multiples of 16 / sizeof(T), x and out 16-byte aligned (the launcher takes the
+// column path otherwise); any odd k with K known. GatedDwConvKernels (Java) mirrors the unit count, the band and the
+// shared memory size.
 //
-// The includer provides gd_ceil_div, gd_to_float, gd_from_float, gd_act, gd_cp_async16 (.cg), gd7_cp_async16_ca,
-// gd_cp_async_commit, gd_cp_async_wait<N>, WARP_SIZE, __syncwarp: the lab includes the mainline (gated_dwconv.cu)
-// and defines the .ca copy; the host check (gated_dwconv_v7_host_check.cpp) emulates them with std::threads.
+// The includer provides gd_ceil_div, gd_to_float, gd_from_float, gd_act, gd_cp_async16 (.cg), gd_cp_async16_ca,
+// gd_cp_async_commit, gd_cp_async_wait<N>, WARP_SIZE, __syncwarp: gated_dwconv.cu defines them; the host check
+// (kernels/lab/gated_dwconv_v7_host_check.cpp) emulates them with std::threads.
 #pragma once
 
-constexpr int GD7_BLOCK = 256;
-constexpr int GD7_WARPS = GD7_BLOCK / WARP_SIZE;
-#ifndef GD7_LC_BF16
-#define GD7_LC_BF16 16   // conv channels per warp for bf16: 16 (2 column groups) or 32 (1)
+constexpr int GDR_BLOCK = 256;
+constexpr int GDR_WARPS = GDR_BLOCK / WARP_SIZE;
+#ifndef GDR_LC_BF16
+#define GDR_LC_BF16 16   // conv channels per warp for bf16: 16 (2 column groups) or 32 (1)
 #endif
-#ifndef GD7_STAGES
-#define GD7_STAGES 6     // ring rows per warp: up to 5 rows in flight (dynamic shared memory, up to 86 KB per block)
+#ifndef GDR_STAGES
+#define GDR_STAGES 6     // ring rows per warp: up to 5 rows in flight (dynamic shared memory, up to 86 KB per block)
 #endif
 
-struct Gd7Shape {
+// One forward launch's sizes, for both of gated_dwconv.cu's conv paths (strips = ceil(H / strip_rows)).
+struct GdShape {
     int N, H, W, hidden, conv, k, act, strip_rows, strips;
+    // Threads of the column path: one per (image, strip, column, conv channel).
+    __host__ __device__ long long conv_threads() const { return (long long)N * strips * W * conv; }
 };
 
-template <typename T> __host__ __device__ constexpr int gd7_lc() { return sizeof(T) == 4 ? 32 : GD7_LC_BF16; }
-template <typename T, int C> __host__ __device__ constexpr int gd7_band() { return WARP_SIZE / gd7_lc<T>() * C; }
+template <typename T> __host__ __device__ constexpr int gdr_lc() { return sizeof(T) == 4 ? 32 : GDR_LC_BF16; }
+template <typename T, int C> __host__ __device__ constexpr int gdr_band() { return WARP_SIZE / gdr_lc<T>() * C; }
 // One ring row in elements of T: the input row (band + k - 1 pixels), then the g row (band pixels).
-template <typename T, int K, int C> __host__ __device__ constexpr int gd7_slot() {
-    return (2 * gd7_band<T, C>() + K - 1) * gd7_lc<T>();
+template <typename T, int K, int C> __host__ __device__ constexpr int gdr_slot() {
+    return (2 * gdr_band<T, C>() + K - 1) * gdr_lc<T>();
 }
-template <typename T, int K, int C> __host__ __device__ constexpr int gd7_smem_bytes() {
-    return GD7_WARPS * GD7_STAGES * gd7_slot<T, K, C>() * (int)sizeof(T);
+template <typename T, int K, int C> __host__ __device__ constexpr int gdr_smem_bytes() {
+    return GDR_WARPS * GDR_STAGES * gdr_slot<T, K, C>() * (int)sizeof(T);
 }
-template <typename T, int C> __host__ __device__ inline long long gd7_units(const Gd7Shape& s) {
-    return (long long)s.N * s.strips * gd_ceil_div(s.W, gd7_band<T, C>()) * gd_ceil_div(s.conv, gd7_lc<T>());
+template <typename T, int C> __host__ __device__ inline long long gdr_units(const GdShape& s) {
+    return (long long)s.N * s.strips * gd_ceil_div(s.W, gdr_band<T, C>()) * gd_ceil_div(s.conv, gdr_lc<T>());
 }
-template <typename T, int C> __host__ __device__ inline long long gd7_conv_blocks(const Gd7Shape& s) {
-    return (gd7_units<T, C>(s) + GD7_WARPS - 1) / GD7_WARPS;
+template <typename T, int C> __host__ __device__ inline long long gdr_conv_blocks(const GdShape& s) {
+    return (gdr_units<T, C>(s) + GDR_WARPS - 1) / GDR_WARPS;
 }
 
 template <typename T, int K, int C>
-__device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                              const float* __restrict__ bias, const Gd7Shape& s, long long unit, T* ring) {
-    constexpr int P = K / 2, V = 16 / (int)sizeof(T), LC = gd7_lc<T>(), BX = gd7_band<T, C>(), PIX = BX + K - 1;
-    constexpr int UPP = LC / V, IN_UNITS = PIX * UPP, G_UNITS = BX * UPP, SLOT = gd7_slot<T, K, C>();
+__device__ void gdr_conv_warp(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                              const float* __restrict__ bias, const GdShape& s, long long unit, T* ring) {
+    constexpr int P = K / 2, V = 16 / (int)sizeof(T), LC = gdr_lc<T>(), BX = gdr_band<T, C>(), PIX = BX + K - 1;
+    constexpr int UPP = LC / V, IN_UNITS = PIX * UPP, G_UNITS = BX * UPP, SLOT = gdr_slot<T, K, C>();
     constexpr int IN_PER_LANE = (IN_UNITS + WARP_SIZE - 1) / WARP_SIZE, G_PER_LANE = (G_UNITS + WARP_SIZE - 1) / WARP_SIZE;
     static_assert(LC % V == 0 && WARP_SIZE % LC == 0, "a pixel's channels are whole 16-byte units");
     const int lane = threadIdx.x % WARP_SIZE, gx = lane / LC, lc = lane % LC;
@@ -105,7 +111,7 @@ __device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
             const int e = lane + i * WARP_SIZE;
             if (e < IN_UNITS) {
                 const bool ok = iy_ok && in_ok[i];
-                gd7_cp_async16_ca(slot + e * V, ok ? img + (iy * row_stride + in_ofs[i]) : x, ok);
+                gd_cp_async16_ca(slot + e * V, ok ? img + (iy * row_stride + in_ofs[i]) : x, ok);
             }
         }
         #pragma unroll
@@ -118,10 +124,10 @@ __device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
         }
     };
     const int rows = y1 - y0 + 2 * P;
-    // Ring slots by a rolling index (GD7_STAGES need not be a power of two): rd = row tt's slot, wr = row
-    // tt + GD7_STAGES - 1's, which is row tt - 1's (read by every lane before this row's __syncwarp).
+    // Ring slots by a rolling index (GDR_STAGES need not be a power of two): rd = row tt's slot, wr = row
+    // tt + GDR_STAGES - 1's, which is row tt - 1's (read by every lane before this row's __syncwarp).
     #pragma unroll 1
-    for (int tt = 0; tt < GD7_STAGES - 1; tt++) {
+    for (int tt = 0; tt < GDR_STAGES - 1; tt++) {
         if (tt < rows) issue(tt, ring + tt * SLOT);
         gd_cp_async_commit();   // empty groups keep the count uniform
     }
@@ -141,7 +147,7 @@ __device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
         for (int i = 0; i < K; i++) acc[j][i] = b;
     }
     T* dst = out + (n * s.H * s.W + x_first) * s.hidden + gofs + c;
-    int rd = 0, wr = GD7_STAGES - 1;
+    int rd = 0, wr = GDR_STAGES - 1;
     // Unrolled by k as in the mainline: output row y0 + r collects in acc[.][r mod k], input row tt (= u mod k) adds
     // tap row ky to acc[.][(u - ky) mod k] and closes acc[.][(u + 1) mod k] (row y0 + tt - 2P).
     for (int step = 0; step < rows; step += K) {
@@ -149,13 +155,13 @@ __device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
         for (int u = 0; u < K; u++) {
             const int tt = step + u;
             if (tt >= rows) break;
-            gd_cp_async_wait<GD7_STAGES - 2>();   // row tt has landed (this lane's part)
+            gd_cp_async_wait<GDR_STAGES - 2>();   // row tt has landed (this lane's part)
             __syncwarp();                        // ... every lane's; and every lane has read row tt - 1's slot
-            if (tt + GD7_STAGES - 1 < rows) issue(tt + GD7_STAGES - 1, ring + wr * SLOT);
+            if (tt + GDR_STAGES - 1 < rows) issue(tt + GDR_STAGES - 1, ring + wr * SLOT);
             gd_cp_async_commit();
             const T* slot = ring + rd * SLOT;
-            rd = rd == GD7_STAGES - 1 ? 0 : rd + 1;
-            wr = wr == GD7_STAGES - 1 ? 0 : wr + 1;
+            rd = rd == GDR_STAGES - 1 ? 0 : rd + 1;
+            wr = wr == GDR_STAGES - 1 ? 0 : wr + 1;
             const int iy = y0 - P + tt, oy = iy - P;
             if (iy >= 0 && iy < s.H) {
                 float v[C + K - 1];
@@ -188,13 +194,13 @@ __device__ void gd7_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
     gd_cp_async_wait<0>();
 }
 
-// The conv blocks: warp w of block b runs unit 8 b + w on its own GD7_STAGES rows of the block's ring; warps past
+// The conv blocks: warp w of block b runs unit 8 b + w on its own GDR_STAGES rows of the block's ring; warps past
 // the last unit return (no block barrier to keep them for).
 template <typename T, int K, int C>
-__device__ __forceinline__ void gd7_conv(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
-                                         const float* __restrict__ bias, const Gd7Shape& s, T* ring) {
+__device__ __forceinline__ void gdr_conv(T* __restrict__ out, const T* __restrict__ x, const float* __restrict__ weight,
+                                         const float* __restrict__ bias, const GdShape& s, T* ring) {
     const int warp = threadIdx.x / WARP_SIZE;
-    const long long unit = (long long)blockIdx.x * GD7_WARPS + warp;
-    if (unit >= gd7_units<T, C>(s)) return;
-    gd7_conv_warp<T, K, C>(out, x, weight, bias, s, unit, ring + warp * GD7_STAGES * gd7_slot<T, K, C>());
+    const long long unit = (long long)blockIdx.x * GDR_WARPS + warp;
+    if (unit >= gdr_units<T, C>(s)) return;
+    gdr_conv_warp<T, K, C>(out, x, weight, bias, s, unit, ring + warp * GDR_STAGES * gdr_slot<T, K, C>());
 }
