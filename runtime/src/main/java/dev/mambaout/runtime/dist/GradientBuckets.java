@@ -162,7 +162,4 @@ public record GradientBuckets(List<Bucket> buckets, int elementBytes) {
 
     /** Elements in a bucket: its collective's count. */
     public long elements(Bucket b) { return b.bytes() / elementBytes; }
-
-    /** The last backward step any bucket waits for. */
-    public int lastReadyStep() { return buckets.getLast().readyStep(); }
 }
