@@ -7,6 +7,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,8 +23,10 @@ import java.util.concurrent.ConcurrentMap;
  * then nothing else; otherwise, for each soname in the order given (e.g. {@code libcublas.so.13}, then {@code .12}):
  * the directories of {@code -Dmambaout.cuda.path} / {@code MAMBAOUT_CUDA_PATH}, {@code LD_LIBRARY_PATH},
  * {@code /usr/local/cuda*}/targets/x86_64-linux/lib and lib64, {@code /usr/lib/x86_64-linux-gnu},
- * {@code /usr/local/nvidia/lib64}, {@code /usr/lib64}, {@code /usr/lib}; then the dynamic linker's own search for
- * the bare soname. When nothing loads, the exception lists every attempt and what it said.
+ * {@code /usr/local/nvidia/lib64}, {@code /usr/lib64}, {@code /usr/lib}; then the {@code nvidia/*}{@code /lib}
+ * folders of the active Python environment's site-packages ({@code VIRTUAL_ENV}, then {@code CONDA_PREFIX}), where
+ * pip's NVIDIA wheels (nvidia-nccl-cu13, nvidia-cudnn-cu13, ...) put their libraries; then the dynamic linker's own
+ * search for the bare soname. When nothing loads, the exception lists every attempt and what it said.
  */
 public final class NativeLibraries {
 
@@ -113,8 +116,41 @@ public final class NativeLibraries {
         for (String d : List.of("/usr/lib/x86_64-linux-gnu", "/usr/local/nvidia/lib64", "/usr/lib64", "/usr/lib")) {
             dirs.add(Path.of(d));
         }
+        // After the system's folders, so a machine's own install wins over a wheel that came with PyTorch.
+        dirs.addAll(nvidiaWheelDirectories(Arrays.asList(System.getenv("VIRTUAL_ENV"), System.getenv("CONDA_PREFIX"))));
         dirs.removeIf(p -> !Files.isDirectory(p));
         return List.copyOf(dirs);
+    }
+
+    /**
+     * {@code <env>/lib/python3.*}{@code /site-packages/nvidia/*}{@code /lib} for each Python environment root given
+     * (null or blank ones skipped), each environment's folders sorted by name for a stable order.
+     */
+    static List<Path> nvidiaWheelDirectories(List<String> environmentRoots) {
+        List<Path> out = new ArrayList<>();
+        for (String root : environmentRoots) {
+            if (root == null || root.isBlank()) continue;
+            List<Path> found = new ArrayList<>();
+            for (Path python : children(Path.of(root.trim(), "lib"), "python3*")) {
+                for (Path pkg : children(python.resolve("site-packages/nvidia"), "*")) {
+                    if (Files.isDirectory(pkg.resolve("lib"))) found.add(pkg.resolve("lib"));
+                }
+            }
+            found.sort(Comparator.comparing(Path::toString));
+            out.addAll(found);
+        }
+        return out;
+    }
+
+    private static List<Path> children(Path dir, String glob) {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) return out;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, glob)) {
+            for (Path p : ds) out.add(p);
+        } catch (IOException | RuntimeException ignored) {
+            // unreadable: nothing to add, as for /usr/local above
+        }
+        return out;
     }
 
     private static void addPathList(Set<Path> dirs, String list) {

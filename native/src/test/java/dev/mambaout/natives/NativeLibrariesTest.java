@@ -5,8 +5,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,5 +58,19 @@ class NativeLibrariesTest {
         for (String soname : sonames) assertTrue(m.contains("\n  " + soname + ": "), m);
         assertTrue(m.contains(NativeLibraries.searchDirectories().toString()), m);
         assertTrue(m.contains("-Dmambaout.lib.testabsent=/path/to/libmambaout-absent.so.13"), m);
+    }
+
+    @Test
+    void pythonEnvironmentsContributeTheirNvidiaWheelFolders() throws Exception {
+        Path venv = dir.resolve("venv");
+        Path site = venv.resolve("lib/python3.12/site-packages/nvidia");
+        Path nccl = Files.createDirectories(site.resolve("nccl/lib"));
+        Path cudnn = Files.createDirectories(site.resolve("cudnn/lib"));
+        Files.createDirectories(site.resolve("include-only/include"));   // a package without lib/ adds nothing
+        Path conda = dir.resolve("conda");
+        Path cu13 = Files.createDirectories(conda.resolve("lib/python3.11/site-packages/nvidia/cu13/lib"));
+        Files.createDirectories(conda.resolve("lib/python2.7/site-packages/nvidia/old/lib"));   // not python3
+        assertEquals(List.of(cudnn, nccl, cu13), NativeLibraries.nvidiaWheelDirectories(
+                Arrays.asList(venv.toString(), null, " ", dir.resolve("absent").toString(), conda.toString())));
     }
 }
