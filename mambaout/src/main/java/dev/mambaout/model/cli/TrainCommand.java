@@ -9,6 +9,7 @@ import dev.mambaout.model.image.EvalTransform;
 import dev.mambaout.model.infer.DeviceChoice;
 import dev.mambaout.model.train.CpuTrainStep;
 import dev.mambaout.model.train.Dataset;
+import dev.mambaout.model.train.DataParallelTrainStep;
 import dev.mambaout.model.train.GpuTrainStep;
 import dev.mambaout.model.train.IdxDataset;
 import dev.mambaout.model.train.ImageFolderDataset;
@@ -134,6 +135,11 @@ final class TrainCommand implements Callable<Integer> {
             + "executor always computes in float with double accumulation). Default: ${DEFAULT-VALUE}.")
     dev.mambaout.runtime.exec.Precision precision;
 
+    @Option(names = "--gpus", paramLabel = "LIST|all", description = "Data-parallel training on these GPUs of this machine "
+            + "(e.g. 0,1,2,3 or all) through NCCL: --batch is the global batch, split evenly over them. Set NCCL_NVLS_ENABLE=0 "
+            + "where NVLink multicast must stay off. Default: one GPU (ordinal 0).")
+    String gpus;
+
     @Option(names = "--limit-train", paramLabel = "N", description = "Use only the first N training images.")
     Integer limitTrain;
 
@@ -201,6 +207,14 @@ final class TrainCommand implements Callable<Integer> {
 
     /** The GPU step for --device gpu (or auto with a usable GPU), else the CPU executor's. */
     private TrainStep trainStep(PrintWriter log, TrainConfig tc, TrainState state) {
+        if (gpus != null) {
+            if (device == DeviceChoice.CPU) throw new IllegalArgumentException("--gpus needs --device gpu (or auto), not cpu");
+            try {
+                return new DataParallelTrainStep(tc, state, precision, Cuda.configuredBackend(), gpuOrdinals(gpus));
+            } catch (CudaUnavailableException e) {
+                throw new IllegalArgumentException("--gpus " + gpus + ": " + e.getMessage(), e);
+            }
+        }
         if (device == DeviceChoice.CPU) return new CpuTrainStep(tc, state);
         try {
             return new GpuTrainStep(tc, state, precision, Cuda.configuredBackend(), 0);
@@ -209,6 +223,33 @@ final class TrainCommand implements Callable<Integer> {
             log.println("device   auto: the CPU executor (" + e.getMessage() + ")");
             return new CpuTrainStep(tc, state);
         }
+    }
+
+    /** "all" (every GPU the driver sees) or a comma list of distinct ordinals. */
+    static int[] gpuOrdinals(String list) {
+        if (list.strip().equalsIgnoreCase("all")) {
+            Cuda.Availability a = Cuda.availability();
+            if (!a.available()) throw new IllegalArgumentException("--gpus all: no usable GPU: " + a.reason());
+            int n = Cuda.open().deviceCount();
+            int[] all = new int[n];
+            for (int i = 0; i < n; i++) all[i] = i;
+            return all;
+        }
+        String[] parts = list.split(",", -1);
+        int[] out = new int[parts.length];
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--gpus takes 'all' or GPU ordinals separated by commas (e.g. 0,1), got '"
+                        + list + "'");
+            }
+            if (out[i] < 0 || !seen.add(out[i])) {
+                throw new IllegalArgumentException("--gpus: ordinals must be distinct and >= 0, got '" + list + "'");
+            }
+        }
+        return out;
     }
 
     /** {train, test (or null)}. */

@@ -8,6 +8,7 @@ import dev.mambaout.natives.CudaDriver;
 import dev.mambaout.natives.CudaUnavailableException;
 import dev.mambaout.runtime.Device;
 import dev.mambaout.runtime.PinnedBuffer;
+import dev.mambaout.runtime.dist.Communicator;
 import dev.mambaout.runtime.exec.GpuProgram;
 import dev.mambaout.runtime.exec.GpuTrainProgram;
 import dev.mambaout.runtime.exec.GpuWeights;
@@ -44,6 +45,16 @@ public final class GpuTrainStep implements TrainStep {
      * @throws CudaUnavailableException when there is no usable GPU or the kernels are not in this build
      */
     public GpuTrainStep(TrainConfig config, TrainState initial, Precision precision, CudaDriver.Backend backend, int ordinal) {
+        this(config, initial, precision, backend, ordinal, null);
+    }
+
+    /**
+     * One rank of a data-parallel step ({@link DataParallelTrainStep}) when {@code comm} is not null: {@code config}'s
+     * batch is this rank's share, the gradients are averaged over the ranks inside each step, and the caller runs
+     * {@link GpuTrainProgram#broadcastState} on every rank before the first step. The caller keeps {@code comm}.
+     */
+    GpuTrainStep(TrainConfig config, TrainState initial, Precision precision, CudaDriver.Backend backend, int ordinal,
+                 Communicator comm) {
         Cuda.Availability a = Cuda.availability(backend);
         if (!a.available()) throw new CudaUnavailableException("no usable GPU (" + backend + " backend): " + a.reason());
         Kernels.BuildInfo k = Kernels.buildInfo();
@@ -60,7 +71,7 @@ public final class GpuTrainStep implements TrainStep {
         GpuTrainProgram prog = null;
         try {
             prog = GpuTrainProgram.build(dev, training.trainingGraph(), training.logits(), precision,
-                    t -> AdamW.decays(t.name(), t.shape().dims().length));
+                    t -> AdamW.decays(t.name(), t.shape().dims().length), comm);
             prog.setState(initial.weights(), initial.expAvg(), initial.expAvgSq());
         } catch (RuntimeException | Error e) {
             if (prog != null) prog.close();

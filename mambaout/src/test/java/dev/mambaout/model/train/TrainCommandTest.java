@@ -133,7 +133,26 @@ class TrainCommandTest {
             Run auto = cli(train(out.resolve("auto"), "--device", "auto", "--stop-at-step", "1"));
             assertEquals(0, auto.exit(), auto.toString());
             assertTrue(auto.out().contains("device   auto: the CPU executor (no usable GPU"), auto.toString());
+            Run gpus = cli(train(out.resolve("gpus"), "--device", "gpu", "--gpus", "0,1"));
+            assertEquals(1, gpus.exit(), gpus.toString());
+            assertTrue(gpus.err().contains("--gpus 0,1: no usable GPU"), gpus.toString());
         }
+
+        Run cpuGpus = cli(train(out, "--gpus", "0,1"));
+        assertEquals(1, cpuGpus.exit(), cpuGpus.toString());
+        assertTrue(cpuGpus.err().contains("--gpus needs --device gpu (or auto), not cpu"), cpuGpus.toString());
+        Run badList = cli(train(out, "--device", "gpu", "--gpus", "0,x"));
+        assertEquals(1, badList.exit(), badList.toString());
+        assertTrue(badList.err().contains("--gpus takes 'all' or GPU ordinals separated by commas (e.g. 0,1), got '0,x'"),
+                badList.toString());
+        Run twice = cli(train(out, "--device", "gpu", "--gpus", "1,1"));
+        assertEquals(1, twice.exit(), twice.toString());
+        assertTrue(twice.err().contains("--gpus: ordinals must be distinct and >= 0, got '1,1'"), twice.toString());
+        // 16 does not split over 3 GPUs: said before any GPU is touched, with or without one.
+        Run uneven = cli(train(out, "--device", "gpu", "--gpus", "0,1,2"));
+        assertEquals(1, uneven.exit(), uneven.toString());
+        assertTrue(uneven.err().contains("the batch of 16 does not split evenly over 3 GPUs: use a multiple of 3"),
+                uneven.toString());
 
         Run missing = cli("train", "--data", out.resolve("no-such-dir").toString(), "--out", out.toString());
         assertEquals(1, missing.exit(), missing.toString());

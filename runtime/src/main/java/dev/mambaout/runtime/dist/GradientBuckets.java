@@ -88,6 +88,19 @@ public record GradientBuckets(List<Bucket> buckets, int elementBytes) {
      * @param caps            the bucket caps; a gradient larger than the cap gets a bucket of its own
      */
     public static GradientBuckets plan(List<Gradient> inBackwardOrder, int elementBytes, Caps caps) {
+        return plan(inBackwardOrder, elementBytes, caps, 1);
+    }
+
+    /**
+     * Plans the buckets with up to {@code openBuckets} buckets open at once: a gradient joins any open bucket it
+     * neighbours (within the cap); when it neighbours none, a new bucket opens, closing the one extended longest ago
+     * if {@code openBuckets} are open. A flat layout of several regions, each in backward order (the AdamW layout:
+     * the decayed weights first, then biases and norms), so gets one open bucket per region and full buckets in
+     * each, where one open bucket would close at every jump between the regions. The buckets come out in the
+     * order of their ready steps (ties: the order they closed), the order they are issued in.
+     */
+    public static GradientBuckets plan(List<Gradient> inBackwardOrder, int elementBytes, Caps caps, int openBuckets) {
+        if (openBuckets < 1) throw new IllegalArgumentException("at least one open bucket, got " + openBuckets);
         if (inBackwardOrder.isEmpty()) throw new IllegalArgumentException("no gradients to bucket");
         if (elementBytes <= 0) throw new IllegalArgumentException("element size " + elementBytes + " bytes");
         int n = inBackwardOrder.size();
@@ -124,30 +137,58 @@ public record GradientBuckets(List<Bucket> buckets, int elementBytes) {
         }
 
         List<Bucket> out = new ArrayList<>();
-        List<String> members = new ArrayList<>();
-        int lo = -1, hi = -1, ready = 0;
+        List<Open> open = new ArrayList<>();   // least recently extended first
+        int opened = 0;
         for (int i = 0; i < n; i++) {
             Gradient g = inBackwardOrder.get(i);
             int p = position[i];
-            long cap = out.isEmpty() ? caps.firstBucketBytes() : caps.bucketBytes();
-            boolean joins = !members.isEmpty() && (p == hi + 1 || p == lo - 1)
-                    && span(inBackwardOrder, byOffset, Math.min(lo, p), Math.max(hi, p)) <= cap;
-            if (!joins && !members.isEmpty()) {
-                out.add(bucket(inBackwardOrder, byOffset, lo, hi, ready, members));
-                members.clear();
+            Open joined = null;
+            for (Open o : open) {
+                if ((p == o.hi + 1 || p == o.lo - 1)
+                        && span(inBackwardOrder, byOffset, Math.min(o.lo, p), Math.max(o.hi, p)) <= o.cap) {
+                    joined = o;
+                    break;
+                }
             }
-            if (members.isEmpty()) {
-                lo = p;
-                hi = p;
+            if (joined == null) {
+                // A neighbour that would pass its cap is full: it closes rather than waiting as the oldest.
+                for (int k = 0; k < open.size(); k++) {
+                    Open o = open.get(k);
+                    if (p == o.hi + 1 || p == o.lo - 1) {
+                        out.add(o.close(inBackwardOrder, byOffset));
+                        open.remove(k);
+                        break;
+                    }
+                }
+                if (open.size() == openBuckets) out.add(open.removeFirst().close(inBackwardOrder, byOffset));
+                joined = new Open(p, opened++ == 0 ? caps.firstBucketBytes() : caps.bucketBytes());
             } else {
-                lo = Math.min(lo, p);
-                hi = Math.max(hi, p);
+                open.remove(joined);
+                joined.lo = Math.min(joined.lo, p);
+                joined.hi = Math.max(joined.hi, p);
             }
-            members.add(g.name());
-            ready = g.readyStep();   // the largest so far: ready steps never decrease along the list
+            joined.members.add(g.name());
+            joined.ready = g.readyStep();   // the largest so far: ready steps never decrease along the list
+            open.add(joined);
         }
-        out.add(bucket(inBackwardOrder, byOffset, lo, hi, ready, members));
+        for (Open o : open) out.add(o.close(inBackwardOrder, byOffset));
+        out.sort(java.util.Comparator.comparingInt(Bucket::readyStep));   // stable: ties keep their closing order
         return new GradientBuckets(out, elementBytes);
+    }
+
+    /** A bucket still taking gradients: buffer positions [lo, hi] of the gradients sorted by offset. */
+    private static final class Open {
+        int lo, hi, ready;
+        final long cap;
+        final List<String> members = new ArrayList<>();
+
+        Open(int position, long cap) {
+            this.lo = position;
+            this.hi = position;
+            this.cap = cap;
+        }
+
+        Bucket close(List<Gradient> grads, Integer[] byOffset) { return bucket(grads, byOffset, lo, hi, ready, members); }
     }
 
     private static long span(List<Gradient> grads, Integer[] byOffset, int lo, int hi) {

@@ -46,11 +46,27 @@ public final class GpuProgram implements AutoCloseable {
     private final Map<String, Tensor> inputs = new LinkedHashMap<>();
     private final Map<String, Tensor> outputs = new LinkedHashMap<>();
     private final PinnedBuffer staging;
+    private final Interleave interleave;
     private CudaGraph captured;
     private boolean closed;
 
+    /**
+     * Work queued between the program's steps on other streams (a training step's gradient all-reduce), ordered
+     * against the program's stream with events; called in the same places on the eager first run and in the
+     * capture, so it is captured too. Not called by {@link #profile}, which times the steps alone.
+     */
+    interface Interleave {
+        /** Step {@code step} has just been queued on {@code stream}. */
+        void afterStep(int step, Stream stream);
+    }
+
     GpuProgram(Device device, Precision precision, Lowering.Result lowered, WeightViews weights) {
+        this(device, precision, lowered, weights, null);
+    }
+
+    GpuProgram(Device device, Precision precision, Lowering.Result lowered, WeightViews weights, Interleave interleave) {
         this.device = device;
+        this.interleave = interleave;
         this.precision = precision;
         this.steps = lowered.steps();
         device.makeCurrent();
@@ -211,14 +227,19 @@ public final class GpuProgram implements AutoCloseable {
         checkOpen();
         if (captured == null) {
             // cuBLASLt and the module loader do lazy work on a first call; that must stay out of the capture.
-            for (Lowering.Exec x : execs) x.run(stream);
+            queueSteps();
             stream.synchronize();
-            captured = CudaGraph.capture(device.driver(), stream, () -> {
-                for (Lowering.Exec x : execs) x.run(stream);
-            });
+            captured = CudaGraph.capture(device.driver(), stream, this::queueSteps);
             return;
         }
         captured.replay(stream);
+    }
+
+    private void queueSteps() {
+        for (int i = 0; i < execs.size(); i++) {
+            execs.get(i).run(stream);
+            if (interleave != null) interleave.afterStep(i, stream);
+        }
     }
 
     /** Waits for the queued work, then copies output {@code name} into {@code dst} as floats. */

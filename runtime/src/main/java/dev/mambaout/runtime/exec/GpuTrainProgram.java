@@ -4,10 +4,13 @@ import dev.mambaout.graph.DType;
 import dev.mambaout.graph.Shape;
 import dev.mambaout.graph.TrainingGraph;
 import dev.mambaout.kernels.AdamWKernels;
+import dev.mambaout.natives.nccl.NcclDataType;
 import dev.mambaout.runtime.Device;
 import dev.mambaout.runtime.DeviceArena;
 import dev.mambaout.runtime.PinnedBuffer;
 import dev.mambaout.runtime.Tensor;
+import dev.mambaout.runtime.dist.Communicator;
+import dev.mambaout.runtime.dist.GradientBuckets;
 import dev.mambaout.runtime.launch.AdamWLaunch;
 
 import java.lang.foreign.MemorySegment;
@@ -27,6 +30,11 @@ import java.util.function.Predicate;
  * <p>
  * A {@link #step} queues the hyperparameters' upload and the replay on the program's stream; {@link #loss()},
  * {@link #logits} and {@link #gradNorm()} wait for it. Not thread-safe.
+ * <p>
+ * Data parallel: built with a {@link Communicator}, every step all-reduces the mean of the ranks' gradients in
+ * buckets overlapped with the backward pass ({@link GradientAllReduce}), inside the same graph, so every rank applies
+ * the same update; {@link #broadcastState} makes the ranks start from rank 0's state. Each rank's {@link #loss()}
+ * and {@link #logits} are its own batch's.
  */
 public final class GpuTrainProgram implements AutoCloseable {
 
@@ -40,9 +48,10 @@ public final class GpuTrainProgram implements AutoCloseable {
     /** Host side of whole-state transfers (set-up, checkpoints, tests); not touched by {@link #step}. */
     private final PinnedBuffer transfer;
     private final GpuProgram program;
+    private final GradientAllReduce allReduce;
     private boolean closed;
 
-    private GpuTrainProgram(Device device, Precision precision, TrainingLowering.Result lowered) {
+    private GpuTrainProgram(Device device, Precision precision, TrainingLowering.Result lowered, Communicator comm) {
         this.device = device;
         this.lowered = lowered;
         for (TrainingLowering.Param p : lowered.params()) byName.put(p.name(), p);
@@ -54,6 +63,7 @@ public final class GpuTrainProgram implements AutoCloseable {
         DeviceArena a = device.newArena(bytes);
         PinnedBuffer hs = null, tr = null;
         GpuProgram prog = null;
+        GradientAllReduce sync = null;
         try {
             Shape flat = Shape.of(Math.toIntExact(n));
             master = a.allocate(DType.F32, flat, TrainingLowering.FLAT_MASTER);
@@ -74,7 +84,8 @@ public final class GpuTrainProgram implements AutoCloseable {
             }
             Tensor wsT = ws;
             WeightViews views = w -> resolve(w, wsT);
-            prog = new GpuProgram(device, precision, lowered.program(), views);
+            if (comm != null) sync = GradientAllReduce.plan(device, comm, grad.address(), lowered, GradientBuckets.Caps.DDP);
+            prog = new GpuProgram(device, precision, lowered.program(), views, sync);
             // Padding between slices (and the im2col columns past k*k*Cin) must stay zero in every flat buffer.
             var s = prog.stream();
             for (Tensor t : new Tensor[] {master, grad, m, v}) device.driver().memsetD32Async(t.address(), 0, n, s.handle());
@@ -87,6 +98,7 @@ public final class GpuTrainProgram implements AutoCloseable {
             s.synchronize();
         } catch (RuntimeException | Error e) {
             if (prog != null) prog.close();
+            if (sync != null) sync.close();
             if (tr != null) tr.close();
             if (hs != null) hs.close();
             a.close();
@@ -96,6 +108,7 @@ public final class GpuTrainProgram implements AutoCloseable {
         this.hyperStaging = hs;
         this.transfer = tr;
         this.program = prog;
+        this.allReduce = sync;
     }
 
     /**
@@ -106,8 +119,18 @@ public final class GpuTrainProgram implements AutoCloseable {
      */
     public static GpuTrainProgram build(Device device, TrainingGraph training, dev.mambaout.graph.Tensor logits,
                                         Precision precision, Predicate<dev.mambaout.graph.Tensor> decays) {
+        return build(device, training, logits, precision, decays, null);
+    }
+
+    /**
+     * As {@link #build(Device, TrainingGraph, dev.mambaout.graph.Tensor, Precision, Predicate)}, one rank of a data
+     * parallel group when {@code comm} is not null (this device's communicator; the caller keeps and closes it).
+     */
+    public static GpuTrainProgram build(Device device, TrainingGraph training, dev.mambaout.graph.Tensor logits,
+                                        Precision precision, Predicate<dev.mambaout.graph.Tensor> decays,
+                                        Communicator comm) {
         TrainingLowering.Result r = TrainingLowering.lower(training, logits, precision, device.info().smCount(), decays);
-        return new GpuTrainProgram(device, precision, r);
+        return new GpuTrainProgram(device, precision, r, comm);
     }
 
     private Tensor resolve(Lowering.Weight w, Tensor workspace) {
@@ -177,6 +200,26 @@ public final class GpuTrainProgram implements AutoCloseable {
         upload(m, expAvg, "exp_avg");
         upload(v, expAvgSq, "exp_avg_sq");
     }
+
+    /**
+     * Data parallel: every rank takes rank 0's weights, moments and bf16 copy (collective: every rank calls it, after
+     * its own {@link #setState}).
+     */
+    public void broadcastState() {
+        checkOpen();
+        if (allReduce == null) throw new IllegalStateException("this training program is not data parallel");
+        Communicator c = allReduce.communicator();
+        long s = program.stream().handle();
+        program.synchronize();
+        c.group(() -> {
+            for (Tensor t : new Tensor[] {master, m, v}) c.broadcast(t.address(), t.numel(), NcclDataType.FLOAT32, 0, s);
+            if (bf16 != null) c.broadcast(bf16.address(), bf16.numel(), NcclDataType.BFLOAT16, 0, s);
+        });
+        program.synchronize();
+    }
+
+    /** Data parallel: the all-reduce buckets of the gradients, in the order they are issued (null otherwise). */
+    public GradientBuckets gradientBuckets() { return allReduce == null ? null : allReduce.buckets(); }
 
     public Map<String, float[]> weights() { return unpack(master); }
 
@@ -287,6 +330,7 @@ public final class GpuTrainProgram implements AutoCloseable {
         device.makeCurrent();
         try {
             program.close();
+            if (allReduce != null) allReduce.close();
         } finally {
             transfer.close();
             hyperStaging.close();

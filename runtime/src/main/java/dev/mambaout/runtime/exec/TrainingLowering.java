@@ -154,9 +154,21 @@ final class TrainingLowering {
      * @param program the steps, buffers, weights (flat-state views) and the inputs (image, labels) and outputs
      *                (loss, logits) of the step
      * @param onesRows the longest vector of ones a bias-gradient fallback may read (0: none)
+     * @param gradientSteps per parameter (by {@link Param#index}), the index of the last step that writes its
+     *                      gradient: after it the gradient is final (data parallel: its bucket may be all-reduced)
      */
     record Result(Lowering.Result program, List<Param> params, AdamWKernels.Layout layout, Buffer loss, Buffer logits,
-                  int onesRows) {}
+                  int onesRows, int[] gradientSteps) {
+        Result {
+            gradientSteps = gradientSteps.clone();
+        }
+
+        @Override
+        public int[] gradientSteps() { return gradientSteps.clone(); }
+
+        /** The index of the optimiser's step, the first that reads the gradients as a whole. */
+        int optimizerStep() { return program.steps().size() - 1; }
+    }
 
     private final Graph graph;
     private final Precision precision;
@@ -182,6 +194,8 @@ final class TrainingLowering {
     /** bf16 casts of f32 gradients, by gradient tensor id. */
     private final Map<Integer, Buffer> bf16Casts = new HashMap<>();
     private final List<Step> steps = new ArrayList<>();
+    /** Parameter name -> the index of the last step so far that writes its gradient. */
+    private final Map<String, Integer> gradientWriters = new HashMap<>();
     private int scratchIds = -1;
     private int onesRows;
 
@@ -234,6 +248,12 @@ final class TrainingLowering {
             dec[i] = ps.get(i).decays();
         }
         AdamWKernels.Layout layout = AdamWKernels.plan(numel, dec);
+        int[] gradientSteps = new int[ps.size()];
+        for (int i = 0; i < ps.size(); i++) {
+            Integer w = l.gradientWriters.get(ps.get(i).name());
+            if (w == null) throw new IllegalStateException("no step writes the gradient of " + ps.get(i).name());
+            gradientSteps[i] = w;
+        }
         l.adamw(layout);
         List<Buffer> inputs = new ArrayList<>();
         for (Tensor in : l.graph.inputs()) {
@@ -244,7 +264,7 @@ final class TrainingLowering {
         Buffer loss = l.buffers.get(training.loss().id()), lg = l.buffers.get(logits.id());
         Lowering.Result r = new Lowering.Result(List.copyOf(l.steps), l.unique, List.copyOf(l.weights.values()),
                 inputs, List.of(loss, lg));
-        return new Result(r, ps, layout, loss, lg, l.onesRows);
+        return new Result(r, ps, layout, loss, lg, l.onesRows, gradientSteps);
     }
 
     // -------------------------------------------------------------------------------------------- set-up
@@ -546,6 +566,7 @@ final class TrainingLowering {
                 sum.close();
             });
         }));
+        wroteGradients(pw, pb);
     }
 
     private void convBackwardInput(Conv2dBackwardInput b) {
@@ -602,6 +623,7 @@ final class TrainingLowering {
                     rowsPerBlock);
             return exec(l::launch, l::close);
         }));
+        wroteGradients(pw, pb);
     }
 
     private void gatedBackward(GatedDwConvBackward b) {
@@ -621,6 +643,7 @@ final class TrainingLowering {
                     bd.weight(dB), bd.act(ws), bd.act(x), bd.act(dy), bd.weight(taps), bd.weight(bias), c, k, fn);
             return exec(l::launch, l::close);
         }));
+        wroteGradients(pw, pb);
     }
 
     private void layerScaleBackward(LayerScaleBackward b) {
@@ -635,6 +658,7 @@ final class TrainingLowering {
                     bd.act(ws), bd.act(dy), bd.act(x), bd.weight(gamma), false);
             return exec(l::launch, l::close);
         }));
+        wroteGradients(gradOf.get(b.dGamma().id()));
     }
 
     private void actBackward(ActBackward b) {
@@ -811,6 +835,11 @@ final class TrainingLowering {
     private Weight master(Param p) { return view(MASTER, p, DType.F32); }
 
     private Weight grad(Param p) { return view(GRAD, p, DType.F32); }
+
+    /** The step just added writes these parameters' gradients. */
+    private void wroteGradients(Param... ps) {
+        for (Param p : ps) gradientWriters.put(p.name(), steps.size() - 1);
+    }
 
     /** A weight as a GEMM operand: the bf16 copy in bf16 programs, the master otherwise. */
     private Operand operand(Param p) { return Operand.of(t == DType.BF16 ? view(BF16, p, DType.BF16) : master(p)); }

@@ -155,6 +155,55 @@ class GradientBucketsTest {
     }
 
     @Test
+    void twoOpenBucketsFillEachRegionOfTheAdamWLayout() {
+        // The same decay/no-decay split: with a bucket open per region, the weights of layers 3..0 form buckets of
+        // the 8 KiB cap, the biases one bucket; issued in the order of their ready steps.
+        List<Gradient> grads = new ArrayList<>();
+        for (int layer = 3, step = 0; layer >= 0; layer--, step++) {
+            grads.add(new Gradient("l" + layer + ".weight", layer * 4096L, 4096, step));
+            grads.add(new Gradient("l" + layer + ".bias", 16384 + layer * 64L, 64, step));
+        }
+        GradientBuckets plan = GradientBuckets.plan(grads, 4, Caps.uniform(8 * KIB), 2);
+        assertCoversEachGradientByteOnce(grads, plan);
+        assertEquals(List.of(new Bucket(8192, 8192, 1, List.of("l3.weight", "l2.weight")),
+                        new Bucket(0, 8192, 3, List.of("l1.weight", "l0.weight")),
+                        new Bucket(16384, 256, 3, List.of("l3.bias", "l2.bias", "l1.bias", "l0.bias"))),
+                plan.buckets());
+        // One open bucket on the same layout: a bucket per gradient, as before.
+        assertEquals(8, GradientBuckets.plan(grads, 4, Caps.uniform(8 * KIB), 1).buckets().size());
+        // Random two-region layouts: coverage, caps and the issue order hold for 1..3 open buckets.
+        Random rnd = new Random(11);
+        for (int trial = 0; trial < 50; trial++) {
+            List<Gradient> g = new ArrayList<>();
+            int layers = 1 + rnd.nextInt(30);
+            long[] w = new long[layers], b = new long[layers];
+            long at = 0;
+            for (int l = 0; l < layers; l++) {
+                w[l] = at;
+                at += 4 * (1 + rnd.nextInt(5000)) + 64;
+            }
+            for (int l = 0; l < layers; l++) {
+                b[l] = at;
+                at += 64;
+            }
+            for (int l = layers - 1, step = 0; l >= 0; l--, step += 1 + rnd.nextInt(2)) {
+                g.add(new Gradient("w" + l, w[l], 4 * (1 + rnd.nextInt((int) ((l + 1 < layers ? w[l + 1] : b[0]) - w[l]) / 4)), step));
+                g.add(new Gradient("b" + l, b[l], 64, step));
+            }
+            long cap = 4 * KIB * (1 + rnd.nextInt(8));
+            GradientBuckets p2 = GradientBuckets.plan(g, 4, Caps.uniform(cap), 1 + rnd.nextInt(3));
+            assertCoversEachGradientByteOnce(g, p2);
+            int ready = -1;
+            for (Bucket bk : p2.buckets()) {
+                assertTrue(bk.readyStep() >= ready, "issue order " + p2.buckets());
+                ready = bk.readyStep();
+                assertTrue(bk.bytes() <= cap || bk.gradients().size() == 1, bk + " over the cap " + cap);
+            }
+        }
+        assertMessage("at least one open bucket", () -> GradientBuckets.plan(grads, 4, Caps.DDP, 0));
+    }
+
+    @Test
     void degenerateInputsAreRefusedSayingWhy() {
         Gradient a = new Gradient("a", 0, 16, 0), b = new Gradient("b", 16, 16, 1);
         assertMessage("no gradients to bucket", () -> GradientBuckets.plan(List.of(), 4, Caps.DDP));

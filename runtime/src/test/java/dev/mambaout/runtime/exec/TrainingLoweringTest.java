@@ -82,6 +82,24 @@ class TrainingLoweringTest {
         assertTrue(r.layout().decayCount() >= decaying && r.layout().decayCount() < decaying + 8L * r.params().size());
         Set<Long> offsets = new HashSet<>();
         for (TrainingLowering.Param q : r.params()) assertTrue(offsets.add(r.layout().offset(q.index())), "slices do not share an offset");
+
+        // Each gradient is final after a backward step that writes gradients (data parallel reduces it from there).
+        int crossEntropy = 0;
+        while (!steps.get(crossEntropy).kernel().startsWith("cross_entropy")) crossEntropy++;
+        int[] ready = r.gradientSteps();
+        for (TrainingLowering.Param q : r.params()) {
+            int at = ready[q.index()];
+            assertTrue(at > crossEntropy && at < r.optimizerStep(), q.name() + " final after step " + at);
+            String k = steps.get(at).kernel();
+            assertTrue(k.startsWith("cublasLtMatmul") || k.equals("layernorm_backward") || k.equals("gated_dwconv_backward")
+                    || k.equals("layerscale_backward"), q.name() + " final after " + k);
+        }
+        // Its buckets: every gradient once; with the two regions of the layout (decayed, then not) each bucket holds
+        // gradients that the backward finishes one after another.
+        var plan = GradientAllReduce.buckets(r, dev.mambaout.runtime.dist.GradientBuckets.Caps.uniform(1L << 20));
+        assertEquals(r.params().size(), plan.buckets().stream().mapToInt(b -> b.gradients().size()).sum());
+        assertTrue(plan.buckets().size() <= 2 + r.params().size() / 4, plan.buckets().size() + " buckets for "
+                + r.params().size() + " small gradients under a 1 MiB cap");
     }
 
     @Test
