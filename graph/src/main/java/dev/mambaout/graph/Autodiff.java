@@ -5,6 +5,7 @@ import dev.mambaout.graph.ops.Add;
 import dev.mambaout.graph.ops.Conv2d;
 import dev.mambaout.graph.ops.Conv2dBackwardWeight;
 import dev.mambaout.graph.ops.CrossEntropy;
+import dev.mambaout.graph.ops.DropPath;
 import dev.mambaout.graph.ops.GatedDwConv;
 import dev.mambaout.graph.ops.GatedDwConvBackward;
 import dev.mambaout.graph.ops.LayerNorm;
@@ -120,6 +121,7 @@ public final class Autodiff {
                 give(acc, needs, f.x(), r::dx);
                 give(acc, needs, f.gamma(), r::dGamma);
             }
+            case DropPath f -> give(acc, needs, f.x(), () -> b.dropPathBackward(f, dy));
             // The gradient of a sum is the incoming gradient itself for both operands: no op, one shared tensor.
             case Add f -> {
                 give(acc, needs, f.a(), () -> dy);

@@ -9,6 +9,8 @@ import dev.mambaout.graph.ops.Conv2dBackwardInput;
 import dev.mambaout.graph.ops.Conv2dBackwardWeight;
 import dev.mambaout.graph.ops.CrossEntropy;
 import dev.mambaout.graph.ops.CrossEntropyBackward;
+import dev.mambaout.graph.ops.DropPath;
+import dev.mambaout.graph.ops.DropPathBackward;
 import dev.mambaout.graph.ops.Fill;
 import dev.mambaout.graph.ops.GatedDwConv;
 import dev.mambaout.graph.ops.GatedDwConvBackward;
@@ -83,6 +85,11 @@ public final class GraphBuilder {
     /** Integer class labels [n] (I32). */
     public Tensor labels(String name, int n) {
         return declare(name, Shape.of(n), DType.I32, Tensor.Role.INPUT);
+    }
+
+    /** An I64 [1] counter the caller binds per run (the training step that keys {@link #dropPath}'s masks). */
+    public Tensor counter(String name) {
+        return declare(name, Shape.of(1), DType.I64, Tensor.Role.INPUT);
     }
 
     /** A learnable tensor, bound by name at run time; PyTorch's shape. */
@@ -207,6 +214,22 @@ public final class GraphBuilder {
         return add(new LayerScale(x, gamma, computed(op, x.shape()))).out();
     }
 
+    /**
+     * Stochastic depth of x [N, ...] per sample: kept with probability 1 - rate and scaled by 1 / (1 - rate), the
+     * mask drawn from (seed, step's value, block, sample); step is a {@link #counter}.
+     */
+    public Tensor dropPath(Tensor x, Tensor step, double rate, long seed, int block) {
+        String op = "DropPath";
+        floats(op, x);
+        owned(step, op);
+        check(op, x.shape().rank() >= 1, "x must have a sample dimension", x, step);
+        check(op, step.dtype() == DType.I64 && step.shape().equals(Shape.of(1)),
+                "step must be an I64 [1] counter (declare it with counter(name))", x, step);
+        check(op, rate > 0 && rate < 1, "rate " + rate + " must lie in (0, 1) (rate 0 is no op at all)", x, step);
+        check(op, block >= 0, "block " + block + " must be >= 0", x, step);
+        return add(new DropPath(x, step, rate, seed, block, computed(op, x.shape()))).out();
+    }
+
     public Tensor add(Tensor a, Tensor b) {
         floats("Add", a, b);
         check("Add", a.shape().equals(b.shape()), "operands must have equal shapes", a, b);
@@ -278,6 +301,10 @@ public final class GraphBuilder {
     LayerScaleBackward layerScaleBackward(LayerScale f, Tensor dy) {
         return add(new LayerScaleBackward(f.x(), f.gamma(), dy, computed("LayerScaleBackward", f.x().shape()),
                 computed("LayerScaleBackward", f.gamma().shape())));
+    }
+
+    Tensor dropPathBackward(DropPath f, Tensor dy) {
+        return add(new DropPathBackward(dy, f.step(), f.rate(), f.seed(), f.block(), computed("DropPathBackward", f.x().shape()))).dx();
     }
 
     Tensor meanHWBackward(MeanHW f, Tensor dy) {

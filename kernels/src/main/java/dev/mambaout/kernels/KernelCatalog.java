@@ -10,6 +10,7 @@ import java.util.Map;
 
 import static dev.mambaout.natives.ParamKind.F32;
 import static dev.mambaout.natives.ParamKind.I32;
+import static dev.mambaout.natives.ParamKind.I64;
 import static dev.mambaout.natives.ParamKind.PTR;
 
 /** Every kernel in {@code src/main/cuda} by name, with its parameter layout, so a launch is checked before it is made. */
@@ -139,6 +140,13 @@ public final class KernelCatalog {
     public static final KernelSpec LAYERSCALE_BACKWARD_FINALIZE = spec("layerscale", "layerscale_backward_finalize",
             "dgamma", PTR, "partial", PTR, "blocks", I32, "C", I32, "accumulate", I32);
 
+    // Stochastic depth (droppath.cu): the step from the hyperparameter buffer, keep iff the sample's 53 random bits
+    // are below threshold; gamma may be null (no LayerScale). Geometry: DropPathKernels.geometry.
+    public static final KernelSpec DROPPATH_RESIDUAL_FORWARD_F32 = dropPathForward("f32");
+    public static final KernelSpec DROPPATH_RESIDUAL_FORWARD_BF16 = dropPathForward("bf16");
+    public static final KernelSpec DROPPATH_BACKWARD_F32 = dropPathBackward("f32");
+    public static final KernelSpec DROPPATH_BACKWARD_BF16 = dropPathBackward("bf16");
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -159,7 +167,9 @@ public final class KernelCatalog {
                 LAYERNORM_BACKWARD_F32_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32_ACC, LAYERNORM_BACKWARD_BF16_F32_F32,
                 LAYERNORM_BACKWARD_F32_F32_BF16, LAYERNORM_BACKWARD_BF16_F32_BF16, LAYERNORM_BACKWARD_BF16_BF16_BF16,
                 LAYERSCALE_RESIDUAL_FORWARD_F32, LAYERSCALE_RESIDUAL_FORWARD_BF16, LAYERSCALE_BACKWARD_F32,
-                LAYERSCALE_BACKWARD_BF16, LAYERSCALE_BACKWARD_FINALIZE)) {
+                LAYERSCALE_BACKWARD_BF16, LAYERSCALE_BACKWARD_FINALIZE,
+                DROPPATH_RESIDUAL_FORWARD_F32, DROPPATH_RESIDUAL_FORWARD_BF16, DROPPATH_BACKWARD_F32,
+                DROPPATH_BACKWARD_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -228,6 +238,16 @@ public final class KernelCatalog {
     private static KernelSpec layerScaleBackward(String type) {
         return spec("layerscale", "layerscale_backward_" + type, "dx", PTR, "partial", PTR, "dy", PTR, "x", PTR,
                 "gamma", PTR, "tokens", I32, "C", I32);
+    }
+
+    private static KernelSpec dropPathForward(String type) {
+        return spec("droppath", "droppath_residual_forward_" + type, "out", PTR, "shortcut", PTR, "x", PTR, "gamma", PTR,
+                "hyper", PTR, "seed", I64, "block", I32, "threshold", I64, "scale", F32, "per_sample", I32, "C", I32);
+    }
+
+    private static KernelSpec dropPathBackward(String type) {
+        return spec("droppath", "droppath_backward_" + type, "dx", PTR, "dy", PTR, "hyper", PTR, "seed", I64,
+                "block", I32, "threshold", I64, "scale", F32, "per_sample", I32);
     }
 
     private static KernelSpec spec(String module, String name, Object... nameKindPairs) {

@@ -20,6 +20,8 @@ import java.util.stream.Stream;
  * @param layerScale      per-channel LayerScale on each block's branch (timm's {@code _rw})
  * @param head            the official MLP head (norm, fc, act, norm, fc) or timm's {@code norm_mlp} one (norm, fc, act, fc)
  * @param cropPct         timm's evaluation crop fraction for the variant's pretrained weights
+ * @param dropPathRate    stochastic depth of the last block (timm's {@code drop_path_rate}): blocks get timm's linear
+ *                        schedule ({@link #dropPathRates}); training only, 0 (the variants' value) for none
  */
 public record MambaOutConfig(
         String name,
@@ -36,7 +38,8 @@ public record MambaOutConfig(
         Activation act,
         Head head,
         int imageSize,
-        double cropPct) {
+        double cropPct,
+        double dropPathRate) {
 
     public enum Downsample { CONV, CONV_NORM_FIRST }
 
@@ -70,6 +73,18 @@ public record MambaOutConfig(
         if (kernelSize < 1 || kernelSize % 2 == 0) throw new IllegalArgumentException("kernelSize must be odd and >= 1, got " + kernelSize);
         if (imageSize < 1) throw new IllegalArgumentException("imageSize must be >= 1, got " + imageSize);
         if (!(cropPct > 0 && cropPct <= 1)) throw new IllegalArgumentException("cropPct must lie in (0, 1], got " + cropPct);
+        if (!(dropPathRate >= 0 && dropPathRate < 1)) {
+            throw new IllegalArgumentException("dropPathRate must lie in [0, 1), got " + dropPathRate);
+        }
+    }
+
+    /** Without stochastic depth, as every named variant is. */
+    public MambaOutConfig(String name, int inChans, int numClasses, List<Integer> depths, List<Integer> dims,
+                          double expansionRatio, double convRatio, int kernelSize, boolean stemMidNorm,
+                          Downsample downsample, boolean layerScale, Activation act, Head head, int imageSize,
+                          double cropPct) {
+        this(name, inChans, numClasses, depths, dims, expansionRatio, convRatio, kernelSize, stemMidNorm, downsample,
+                layerScale, act, head, imageSize, cropPct, 0.0);
     }
 
     public int stages() { return dims.size(); }
@@ -88,14 +103,33 @@ public record MambaOutConfig(
 
     public int totalBlocks() { return depths.stream().mapToInt(Integer::intValue).sum(); }
 
+    /**
+     * Each block's drop-path rate in network order: timm's {@code torch.linspace(0, drop_path_rate, sum(depths))} in
+     * float32, with the formula of torch's scalar kernel (from the start for the first half, back from the end for the
+     * rest; its vectorised lanes may differ in the last float bit). The first block's is 0, so it has no drop path.
+     */
+    public double[] dropPathRates() {
+        int n = totalBlocks();
+        double[] r = new double[n];
+        if (n < 2) return r;   // torch.linspace(0, x, 1) is [0]
+        float end = (float) dropPathRate, step = end / (n - 1);
+        for (int i = 0; i < n; i++) r[i] = i < n / 2 ? step * i : end - step * (n - 1 - i);
+        return r;
+    }
+
     public MambaOutConfig withNumClasses(int n) {
         return new MambaOutConfig(name, inChans, n, depths, dims, expansionRatio, convRatio, kernelSize, stemMidNorm,
-                downsample, layerScale, act, head, imageSize, cropPct);
+                downsample, layerScale, act, head, imageSize, cropPct, dropPathRate);
     }
 
     public MambaOutConfig withInChans(int c) {
         return new MambaOutConfig(name, c, numClasses, depths, dims, expansionRatio, convRatio, kernelSize, stemMidNorm,
-                downsample, layerScale, act, head, imageSize, cropPct);
+                downsample, layerScale, act, head, imageSize, cropPct, dropPathRate);
+    }
+
+    public MambaOutConfig withDropPathRate(double rate) {
+        return new MambaOutConfig(name, inChans, numClasses, depths, dims, expansionRatio, convRatio, kernelSize,
+                stemMidNorm, downsample, layerScale, act, head, imageSize, cropPct, rate);
     }
 
     /** An official-structure model (stem mid norm, conv-then-norm downsample, MLP head, GELU). */

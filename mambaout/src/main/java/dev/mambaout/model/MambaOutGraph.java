@@ -29,15 +29,18 @@ public final class MambaOutGraph {
     /** Name of the NCHW image input and of the labels input (the same keys as the reference fixtures). */
     public static final String INPUT = "input";
     public static final String LABELS = "labels";
+    /** Name of the I64 step counter that keys the drop-path masks (training graphs with drop path only). */
+    public static final String STEP = "step";
 
     /**
      * @param floatType      dtype of every floating tensor (what the planner sizes and a GPU executor stores)
      * @param features       also return the stem's and every stage's NHWC output (they then stay live to the end,
      *                       which raises the planner's peak; off for deployment)
      * @param labelSmoothing PyTorch's cross-entropy label smoothing, training only
+     * @param dropPathSeed   the seed of the drop-path masks (the config's {@code dropPathRate}), training only
      */
-    public record Options(DType floatType, boolean features, double labelSmoothing) {
-        public static final Options DEFAULT = new Options(DType.F32, false, 0.0);
+    public record Options(DType floatType, boolean features, double labelSmoothing, long dropPathSeed) {
+        public static final Options DEFAULT = new Options(DType.F32, false, 0.0, 0);
 
         public Options {
             if (!floatType.isFloatingPoint()) throw new IllegalArgumentException("floatType must be floating point, got " + floatType);
@@ -46,11 +49,13 @@ public final class MambaOutGraph {
             }
         }
 
-        public Options withFloatType(DType t) { return new Options(t, features, labelSmoothing); }
+        public Options withFloatType(DType t) { return new Options(t, features, labelSmoothing, dropPathSeed); }
 
-        public Options withFeatures(boolean f) { return new Options(floatType, f, labelSmoothing); }
+        public Options withFeatures(boolean f) { return new Options(floatType, f, labelSmoothing, dropPathSeed); }
 
-        public Options withLabelSmoothing(double s) { return new Options(floatType, features, s); }
+        public Options withLabelSmoothing(double s) { return new Options(floatType, features, s, dropPathSeed); }
+
+        public Options withDropPathSeed(long seed) { return new Options(floatType, features, labelSmoothing, seed); }
     }
 
     private final MambaOutConfig config;
@@ -64,13 +69,14 @@ public final class MambaOutGraph {
     private final TrainingGraph training;
     private final Tensor input;
     private final Tensor labels;
+    private final Tensor step;
     private final Tensor logits;
     private final Tensor loss;
     private final Map<String, Tensor> features;
 
     private MambaOutGraph(MambaOutConfig config, Mode mode, Options options, int batch, int height, int width,
-                          Graph graph, TrainingGraph training, Tensor input, Tensor labels, Tensor logits, Tensor loss,
-                          Map<String, Tensor> features) {
+                          Graph graph, TrainingGraph training, Tensor input, Tensor labels, Tensor step, Tensor logits,
+                          Tensor loss, Map<String, Tensor> features) {
         this.config = config;
         this.spec = ParameterSpec.from(config, graph);
         this.mode = mode;
@@ -82,6 +88,7 @@ public final class MambaOutGraph {
         this.training = training;
         this.input = input;
         this.labels = labels;
+        this.step = step;
         this.logits = logits;
         this.loss = loss;
         this.features = Collections.unmodifiableMap(features);
@@ -118,6 +125,11 @@ public final class MambaOutGraph {
         // and order come from this one walk (ParameterSpec and ModelStats read them off the graph).
         Tensor x = g.input(INPUT, batch, c.inChans(), height, width);
         Tensor y = mode == Mode.TRAINING ? g.labels(LABELS, batch) : null;
+        // Stochastic depth is training only (timm's DropPath is the identity in eval mode), and a block whose rate is
+        // 0 has none (timm's nn.Identity), so a rate of 0 leaves the graph as it was.
+        double[] dpr = c.dropPathRates();
+        Tensor step = mode == Mode.TRAINING && c.dropPathRate() > 0 ? g.counter(STEP) : null;
+        int blockIndex = 0;
         Map<String, Tensor> feats = new LinkedHashMap<>();
         Activation act = switch (c.act()) {
             case GELU -> Activation.GELU;
@@ -155,6 +167,8 @@ public final class MambaOutGraph {
                 t = g.gatedDwConv(t, g.parameter(blk + "conv.weight", cc, 1, k, k), g.parameter(blk + "conv.bias", cc), act);
                 t = linear(g, blk + "fc2", t, dim, hidden);
                 if (c.layerScale()) t = g.layerScale(t, g.parameter(blk + "ls.gamma", dim));
+                if (step != null && dpr[blockIndex] > 0) t = g.dropPath(t, step, dpr[blockIndex], options.dropPathSeed(), blockIndex);
+                blockIndex++;
                 h = g.add(t, h);
             }
             feats.put("stage" + s, h);
@@ -179,7 +193,7 @@ public final class MambaOutGraph {
         Graph forward = g.build();
         TrainingGraph training = mode == Mode.TRAINING ? Autodiff.training(forward, loss) : null;
         return new MambaOutGraph(c, mode, options, batch, height, width,
-                training == null ? forward : training.graph(), training, x, y, logits, loss,
+                training == null ? forward : training.graph(), training, x, y, step, logits, loss,
                 options.features() ? feats : Map.of());
     }
 
@@ -208,6 +222,12 @@ public final class MambaOutGraph {
         requireTraining("labels");
         return labels;
     }
+
+    /**
+     * The I64 [1] counter keying the drop-path masks: bind it to the 1-based optimiser step. Null when the graph has
+     * no drop path (inference, or a rate of 0).
+     */
+    public Tensor step() { return step; }
 
     /** [N, numClasses]. */
     public Tensor logits() { return logits; }

@@ -14,6 +14,7 @@ public final class Bindings {
     final Map<String, double[]> doubles = new HashMap<>();
     final Map<String, float[]> floats = new HashMap<>();
     final Map<String, int[]> labels = new HashMap<>();
+    final Map<String, Long> counters = new HashMap<>();
 
     public Bindings put(Tensor t, double[] values) { return put(t.name(), values); }
 
@@ -48,7 +49,13 @@ public final class Bindings {
         return putLabels(t, v);
     }
 
+    /** The value of an I64 [1] counter (the training step that keys drop-path masks). */
+    public Bindings putCounter(Tensor t, long value) {
+        counters.put(t.name(), value);
+        return this;
+    }
+
     boolean has(String name) {
-        return doubles.containsKey(name) || floats.containsKey(name) || labels.containsKey(name);
+        return doubles.containsKey(name) || floats.containsKey(name) || labels.containsKey(name) || counters.containsKey(name);
     }
 }

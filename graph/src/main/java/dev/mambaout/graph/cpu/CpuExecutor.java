@@ -1,5 +1,7 @@
 package dev.mambaout.graph.cpu;
 
+import dev.mambaout.graph.DType;
+import dev.mambaout.graph.DropPathRng;
 import dev.mambaout.graph.Graph;
 import dev.mambaout.graph.Shape;
 import dev.mambaout.graph.Tensor;
@@ -11,6 +13,8 @@ import dev.mambaout.graph.ops.Conv2dBackwardInput;
 import dev.mambaout.graph.ops.Conv2dBackwardWeight;
 import dev.mambaout.graph.ops.CrossEntropy;
 import dev.mambaout.graph.ops.CrossEntropyBackward;
+import dev.mambaout.graph.ops.DropPath;
+import dev.mambaout.graph.ops.DropPathBackward;
 import dev.mambaout.graph.ops.Fill;
 import dev.mambaout.graph.ops.GatedDwConv;
 import dev.mambaout.graph.ops.GatedDwConvBackward;
@@ -58,7 +62,8 @@ public final class CpuExecutor {
         }
         Map<Integer, double[]> vals = new HashMap<>();
         Map<Integer, int[]> labels = new HashMap<>();
-        bind(graph, bindings, vals, labels);
+        Map<Integer, Long> counters = new HashMap<>();
+        bind(graph, bindings, vals, labels, counters);
 
         List<Op> ops = graph.ops();
         Map<Integer, Integer> lastUse = new HashMap<>();
@@ -69,7 +74,7 @@ public final class CpuExecutor {
         for (int s = 0; s < ops.size(); s++) {
             Op op = ops.get(s);
             for (Tensor t : op.outputs()) vals.put(t.id(), new double[(int) t.numel()]);
-            execute(op, vals, labels);
+            execute(op, vals, labels, counters);
             if (precision == Precision.F32) for (Tensor t : op.outputs()) roundToFloat(vals.get(t.id()));
             for (Tensor t : op.inputs()) {
                 if (lastUse.get(t.id()) == s && !keep.contains(t.id()) && t.role() == Tensor.Role.COMPUTED) vals.remove(t.id());
@@ -86,7 +91,8 @@ public final class CpuExecutor {
         return new Results(graph, out);
     }
 
-    private void bind(Graph graph, Bindings b, Map<Integer, double[]> vals, Map<Integer, int[]> labels) {
+    private void bind(Graph graph, Bindings b, Map<Integer, double[]> vals, Map<Integer, int[]> labels,
+                      Map<Integer, Long> counters) {
         Set<Integer> read = new HashSet<>();
         for (Op op : graph.ops()) for (Tensor t : op.inputs()) read.add(t.id());
         for (Tensor t : graph.outputs()) read.add(t.id());
@@ -95,6 +101,12 @@ public final class CpuExecutor {
             if (t.role() == Tensor.Role.COMPUTED || !read.contains(t.id())) continue;
             if (!b.has(t.name())) {
                 missing.add(t.name() + t.shape());
+                continue;
+            }
+            if (t.dtype() == DType.I64) {
+                Long c = b.counters.get(t.name());
+                if (c == null) throw new IllegalArgumentException(t + " is a counter: bind it with putCounter");
+                counters.put(t.id(), c);
                 continue;
             }
             if (!t.dtype().isFloatingPoint()) {
@@ -136,7 +148,7 @@ public final class CpuExecutor {
         for (int i = 0; i < v.length; i++) v[i] = (float) v[i];
     }
 
-    private static void execute(Op op, Map<Integer, double[]> v, Map<Integer, int[]> labels) {
+    private static void execute(Op op, Map<Integer, double[]> v, Map<Integer, int[]> labels, Map<Integer, Long> counters) {
         switch (op) {
             case NchwToNhwc o -> {
                 Shape s = o.x().shape();
@@ -232,6 +244,10 @@ public final class CpuExecutor {
                         v.get(o.dLogits().id()), s.dim(0), s.dim(1));
             }
             case Fill o -> java.util.Arrays.fill(v.get(o.out().id()), o.value());
+            case DropPath o -> CpuKernels.scaleSamples(v.get(o.x().id()), v.get(o.out().id()),
+                    DropPathRng.sampleScales(o.seed(), counters.get(o.step().id()), o.block(), o.x().shape().dim(0), o.rate()));
+            case DropPathBackward o -> CpuKernels.scaleSamples(v.get(o.dy().id()), v.get(o.dx().id()),
+                    DropPathRng.sampleScales(o.seed(), counters.get(o.step().id()), o.block(), o.dy().shape().dim(0), o.rate()));
         }
     }
 

@@ -420,6 +420,15 @@ final class CpuKernels {
         System.arraycopy(s, 0, dGamma, 0, c);
     }
 
+    /** y[n, ...] = x[n, ...] * scale[n] over samples of x.length / scale.length elements each. */
+    static void scaleSamples(double[] x, double[] y, double[] scale) {
+        int per = x.length / scale.length;
+        for (int n = 0; n < scale.length; n++) {
+            double s = scale[n];
+            for (int i = n * per, e = i + per; i < e; i++) y[i] = x[i] * s;
+        }
+    }
+
     static void add(double[] a, double[] b, double[] y) {
         int n = a.length;
         Par.forEach(chunks(n), ch -> {

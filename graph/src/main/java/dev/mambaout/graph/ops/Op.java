@@ -19,7 +19,8 @@ public sealed interface Op permits
         LayerScale, LayerScaleBackward,
         Add, MeanHW, MeanHWBackward,
         CrossEntropy, CrossEntropyBackward,
-        Fill {
+        Fill,
+        DropPath, DropPathBackward {
 
     /** Tensors read, in a fixed order per op kind. */
     List<Tensor> inputs();

@@ -111,6 +111,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clip-grad", defaultValue = "0", paramLabel = "NORM", description = "Clip the global gradient norm to NORM (0: off). Default: ${DEFAULT-VALUE}.")
     double clipGrad;
 
+    @Option(names = "--drop-path", defaultValue = "0", paramLabel = "RATE", description = "Stochastic depth of the last block "
+            + "(timm's drop_path_rate; blocks get timm's linear schedule from 0), masks drawn from --seed and the step. "
+            + "Default: ${DEFAULT-VALUE}.")
+    double dropPath;
+
     @Option(names = "--seed", defaultValue = "0", paramLabel = "SEED", description = "Seed of the initial weights and the sample order. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -179,7 +184,7 @@ final class TrainCommand implements Callable<Integer> {
         if (test != null && limitTest != null) test = test.limit(limitTest);
         MambaOutConfig base = MambaOutConfig.variant(model);
         MambaOutConfig config = base.withInChans(inChans != null ? inChans : train.channels())
-                .withNumClasses(numClasses != null ? numClasses : train.numClasses());
+                .withNumClasses(numClasses != null ? numClasses : train.numClasses()).withDropPathRate(dropPath);
         TrainConfig tc = new TrainConfig(config, imgSize, batch, epochs, lr, weightDecay, schedule, warmupPct, labelSmoothing,
                 clipGrad, seed);
         ParameterSpec pspec = ParameterSpec.of(config);

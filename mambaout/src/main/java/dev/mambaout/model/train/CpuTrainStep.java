@@ -32,8 +32,7 @@ public final class CpuTrainStep implements TrainStep {
     /** @param initial weights (and moments and step, when resuming); copied, so the caller's arrays stay untouched */
     public CpuTrainStep(TrainConfig config, TrainState initial) {
         this.config = config;
-        this.training = MambaOutGraph.build(config.model(), config.batch(), config.imageSize(), config.imageSize(),
-                MambaOutGraph.Mode.TRAINING, MambaOutGraph.Options.DEFAULT.withLabelSmoothing(config.labelSmoothing()));
+        this.training = config.trainingGraph();
         this.spec = training.spec();
         this.adamw = config.optimizer();
         for (ParameterSpec.Param p : spec.params()) {
@@ -62,6 +61,8 @@ public final class CpuTrainStep implements TrainStep {
             throw new IllegalArgumentException("the training graph takes batches of " + config.batch() + ", got " + count);
         }
         Bindings b = new Bindings().put(training.input(), batch.imageArray(count)).putLabels(training.labels(), batch.labelArray(count));
+        // The masks of the update this batch makes: the step the GPU's AdamW counts (hyper.at(step + 1)).
+        if (training.step() != null) b.putCounter(training.step(), step + 1);
         weights.forEach(b::put);
         Results r = cpu.run(training.graph(), b);
         Map<String, double[]> grads = new LinkedHashMap<>();

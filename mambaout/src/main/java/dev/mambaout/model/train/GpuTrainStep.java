@@ -62,8 +62,7 @@ public final class GpuTrainStep implements TrainStep {
         this.config = config;
         this.precision = precision;
         this.backend = backend;
-        MambaOutGraph training = MambaOutGraph.build(config.model(), config.batch(), config.imageSize(), config.imageSize(),
-                MambaOutGraph.Mode.TRAINING, MambaOutGraph.Options.DEFAULT.withLabelSmoothing(config.labelSmoothing()));
+        MambaOutGraph training = config.trainingGraph();
         AdamW opt = config.optimizer();
         this.hyper = new AdamWKernels.Hyper(config.lr(), opt.beta1(), opt.beta2(), opt.eps(), opt.weightDecay(), 1, config.clipGrad());
         this.logits = new float[config.batch() * config.model().numClasses()];

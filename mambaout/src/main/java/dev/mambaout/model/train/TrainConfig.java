@@ -3,6 +3,7 @@ package dev.mambaout.model.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mambaout.model.MambaOutConfig;
+import dev.mambaout.model.MambaOutGraph;
 
 import java.util.Locale;
 
@@ -35,6 +36,15 @@ public record TrainConfig(MambaOutConfig model, int imageSize, int batch, int ep
         return AdamW.withWeightDecay(weightDecay);
     }
 
+    /**
+     * The model's training graph for this run's batch and size: its loss smoothing, and drop-path masks keyed by the
+     * run's seed (bind {@link MambaOutGraph#step} to the 1-based optimiser step), so every executor draws the same.
+     */
+    public MambaOutGraph trainingGraph() {
+        return MambaOutGraph.build(model, batch, imageSize, imageSize, MambaOutGraph.Mode.TRAINING,
+                MambaOutGraph.Options.DEFAULT.withLabelSmoothing(labelSmoothing).withDropPathSeed(seed));
+    }
+
     /** The learning-rate curve over a run of {@code totalSteps} optimiser steps. */
     public LrSchedule lrSchedule(long totalSteps) {
         return switch (schedule) {
@@ -60,6 +70,8 @@ public record TrainConfig(MambaOutConfig model, int imageSize, int batch, int ep
         m.put("layer_scale", model.layerScale());
         m.put("act", lower(model.act()));
         m.put("head", lower(model.head()));
+        // Only when set, so checkpoints of runs without it stay resumable.
+        if (model.dropPathRate() > 0) m.put("drop_path_rate", model.dropPathRate());
         n.put("image_size", imageSize);
         n.put("batch", batch);
         n.put("epochs", epochs);

@@ -13,6 +13,8 @@ import dev.mambaout.graph.ops.Conv2dBackwardInput;
 import dev.mambaout.graph.ops.Conv2dBackwardWeight;
 import dev.mambaout.graph.ops.CrossEntropy;
 import dev.mambaout.graph.ops.CrossEntropyBackward;
+import dev.mambaout.graph.ops.DropPath;
+import dev.mambaout.graph.ops.DropPathBackward;
 import dev.mambaout.graph.ops.Fill;
 import dev.mambaout.graph.ops.GatedDwConv;
 import dev.mambaout.graph.ops.GatedDwConvBackward;
@@ -48,6 +50,7 @@ import dev.mambaout.runtime.launch.AdamWLaunch;
 import dev.mambaout.runtime.launch.CastLaunch;
 import dev.mambaout.runtime.launch.Col2imLaunch;
 import dev.mambaout.runtime.launch.CrossEntropyLaunch;
+import dev.mambaout.runtime.launch.DropPathLaunch;
 import dev.mambaout.runtime.launch.GatedDwConvBackwardLaunch;
 import dev.mambaout.runtime.launch.GatedDwConvLaunch;
 import dev.mambaout.runtime.launch.Im2colLaunch;
@@ -89,7 +92,11 @@ import java.util.function.Predicate;
  *   <li>Ops no wanted result depends on (the input image's gradient) are dropped.</li>
  * </ul>
  * LayerScale (the {@code _rw} blocks) is its own kernel pair: {@code LayerScale -> Add} forward, dx and dgamma
- * backward. Refused by name: any op outside the patterns the MambaOut graphs produce.
+ * backward. Stochastic depth: {@code [LayerScale ->] DropPath -> Add} is one kernel (out = shortcut + scale[n] *
+ * [gamma *] x) and {@code DropPathBackward} another (the branch's gradient scale[n] * dy), both drawing the masks on
+ * the device from the step in the hyperparameter buffer: the training graph's I64 step counter is AdamW's step, so
+ * replays draw each step's masks without a new capture. Without DropPath ops (rate 0) nothing changes. Refused by
+ * name: any op outside the patterns the MambaOut graphs produce.
  */
 final class TrainingLowering {
 
@@ -191,6 +198,10 @@ final class TrainingLowering {
     private final Map<List<Integer>, Buffer[]> stats = new HashMap<>();
     /** Forward convolutions by input tensor: the im2col buffer and geometry, for the weight gradient. */
     private final Map<Integer, ConvSaved> cols = new HashMap<>();
+    /** Forward DropPaths by block, for their backward. */
+    private final Map<Integer, DropPath> dropPaths = new HashMap<>();
+    /** The step counters the DropPaths read: the hyperparameter buffer's step, not an input buffer. */
+    private final Set<Integer> counters = new HashSet<>();
     /** bf16 casts of f32 gradients, by gradient tensor id. */
     private final Map<Integer, Buffer> bf16Casts = new HashMap<>();
     private final List<Step> steps = new ArrayList<>();
@@ -257,6 +268,7 @@ final class TrainingLowering {
         l.adamw(layout);
         List<Buffer> inputs = new ArrayList<>();
         for (Tensor in : l.graph.inputs()) {
+            if (l.counters.contains(in.id())) continue;
             Buffer b = l.buffers.get(in.id());
             if (b == null) throw new IllegalStateException("no step reads the training input " + in);
             inputs.add(b);
@@ -340,6 +352,8 @@ final class TrainingLowering {
             case MeanHWBackward b -> meanBackward(b);
             case LayerScale ls -> layerScale(ls);
             case LayerScaleBackward b -> layerScaleBackward(b);
+            case DropPath d -> dropPathResidual(d, null);
+            case DropPathBackward b -> dropPathBackward(b);
             case Add a -> throw unsupported(op, "a sum of gradients outside a residual's LayerNorm (whose backward"
                     + " accumulates it in place) has no kernel");
             default -> throw unsupported(op, "no GPU training lowering for " + op.kind());
@@ -390,6 +404,11 @@ final class TrainingLowering {
      * inference, where gamma is folded into fc2): the gamma gradient reads it.
      */
     private void layerScale(LayerScale ls) {
+        if (soleForwardReader(ls.out()) instanceof DropPath d) {
+            done.add(d);
+            dropPathResidual(d, ls);
+            return;
+        }
         if (!(soleForwardReader(ls.out()) instanceof Add a) || (a.a() == ls.out()) == (a.b() == ls.out())) {
             throw unsupported(ls, "LayerScale must feed exactly one residual Add (the _rw block)");
         }
@@ -400,6 +419,32 @@ final class TrainingLowering {
                 List.of(out), x.bytes() + shortcut.bytes() + out.bytes(), 2.0 * x.shape().numel(),
                 b -> Lowering.launch(LayerScaleLaunch.prepare(b.modules(), b.act(out), b.act(shortcut), b.act(x),
                         b.weight(gamma)))));
+    }
+
+    /**
+     * {@code [LayerScale ->] DropPath -> Add}: out = shortcut + scale[n] * [gamma *] x in one kernel, the masks of the
+     * step in the hyperparameter buffer (written before each replay). x stays in memory for the backward.
+     */
+    private void dropPathResidual(DropPath d, LayerScale ls) {
+        if (!(soleForwardReader(d.out()) instanceof Add a) || (a.a() == d.out()) == (a.b() == d.out())) {
+            throw unsupported(d, "DropPath must feed exactly one residual Add (a block's branch)");
+        }
+        if (dropPaths.put(d.block(), d) != null) {
+            throw unsupported(d, "two DropPath ops share block " + d.block() + " (their backward finds them by block)");
+        }
+        done.add(a);
+        counters.add(d.step().id());
+        Buffer x = act(ls == null ? d.x() : ls.x()), shortcut = act(a.a() == d.out() ? a.b() : a.a()), out = act(a.out());
+        Weight gamma = ls == null ? null : master(param(ls.gamma()));
+        Weight hyper = flat(HYPER, DType.F64, AdamWKernels.HYPER_DOUBLES);
+        long seed = d.seed();
+        int block = d.block();
+        double rate = d.rate();
+        steps.add(new Step(a.out().name() + (ls == null ? " droppath" : " layerscale + droppath") + " + residual",
+                "droppath_residual_forward", List.of(x, shortcut), List.of(out),
+                x.bytes() + shortcut.bytes() + out.bytes(), 2.0 * x.shape().numel(),
+                b -> Lowering.launch(DropPathLaunch.prepareForward(b.modules(), b.act(out), b.act(shortcut), b.act(x),
+                        gamma == null ? null : b.weight(gamma), b.weight(hyper), seed, block, rate))));
     }
 
     private void layerNorm(LayerNorm n) {
@@ -659,6 +704,27 @@ final class TrainingLowering {
             return exec(l::launch, l::close);
         }));
         wroteGradients(gradOf.get(b.dGamma().id()));
+    }
+
+    /**
+     * The branch's gradient scale[n] * dy from the residual stream's f32 gradient: in the storage type for fc2's
+     * backward GEMMs (so bf16 programs need no cast), in f32 for LayerScale's backward (which reads the stream's type).
+     */
+    private void dropPathBackward(DropPathBackward b) {
+        DropPath f = dropPaths.get(b.block());
+        if (f == null || f.seed() != b.seed() || f.rate() != b.rate() || f.step() != b.step()) {
+            throw unsupported(b, "no forward DropPath of block " + b.block() + " with this seed, rate and step");
+        }
+        Buffer dy = grad(b.dy());
+        Buffer dx = producers.get(f.x().id()) instanceof LayerScale ? buffer(b.dx(), DType.F32) : gradient(b.dx(), f.x());
+        Weight hyper = flat(HYPER, DType.F64, AdamWKernels.HYPER_DOUBLES);
+        long seed = b.seed();
+        int block = b.block();
+        double rate = b.rate();
+        steps.add(new Step(b.dx().name() + " droppath backward", "droppath_backward", List.of(dy), List.of(dx),
+                dy.bytes() + dx.bytes(), dy.shape().numel(),
+                bd -> Lowering.launch(DropPathLaunch.prepareBackward(bd.modules(), bd.act(dx), bd.act(dy),
+                        bd.weight(hyper), seed, block, rate))));
     }
 
     private void actBackward(ActBackward b) {

@@ -28,16 +28,22 @@ final class TrainingNets {
     record Spec(int batch, int inChans, int height, int width, int[] dims, int[] depths, int kernel, double convRatio, Activation act,
                 boolean normFirst, boolean mlpHead, boolean layerScale, int classes, double smoothing) {}
 
-    record Net(TrainingGraph training, Tensor input, Tensor labels, Tensor logits, Spec spec) {}
+    /** @param step the drop-path step counter (I64 [1]), or null without drop path */
+    record Net(TrainingGraph training, Tensor input, Tensor labels, Tensor logits, Tensor step, Spec spec) {}
 
     static Spec small() {
         return new Spec(3, 3, 19, 14, new int[] {8, 12}, new int[] {1, 2}, 7, 1.0, Activation.GELU, false, true, false, 5, 0.1);
     }
 
-    static Net build(Spec s) {
+    static Net build(Spec s) { return build(s, 0, 0); }
+
+    /** With drop path at {@code dropPath} on every block's branch (0: none, the graph of {@link #build(Spec)}). */
+    static Net build(Spec s, double dropPath, long seed) {
         GraphBuilder g = new GraphBuilder(DType.F32);
         Tensor x = g.input("input", s.batch(), s.inChans(), s.height(), s.width());
         Tensor y = g.labels("labels", s.batch());
+        Tensor step = dropPath > 0 ? g.counter("step") : null;
+        int blocks = 0;
         int d0 = s.dims()[0];
         Tensor h = conv(g, "stem.conv1", g.nchwToNhwc(x), d0 / 2, s.inChans());
         h = g.activation(h, s.act());
@@ -59,6 +65,8 @@ final class TrainingNets {
                         g.parameter(blk + "conv.bias", cc), s.act());
                 t = g.linear(t, g.parameter(blk + "fc2.weight", dim, hidden), g.parameter(blk + "fc2.bias", dim));
                 if (s.layerScale()) t = g.layerScale(t, g.parameter(blk + "ls.gamma", dim));
+                if (step != null) t = g.dropPath(t, step, dropPath, seed, blocks);
+                blocks++;
                 h = g.add(t, h);
             }
         }
@@ -71,7 +79,7 @@ final class TrainingNets {
         Tensor loss = g.crossEntropy(logits, y, s.smoothing());
         g.output(loss);
         Graph forward = g.build();
-        return new Net(Autodiff.training(forward, loss), x, y, logits, s);
+        return new Net(Autodiff.training(forward, loss), x, y, logits, step, s);
     }
 
     private static Tensor conv(GraphBuilder g, String name, Tensor x, int out, int in) {
