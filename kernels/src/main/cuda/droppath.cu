@@ -20,8 +20,10 @@
 #include <cstdint>
 
 constexpr int DP_BLOCK = 256;
-// adamw.cu's ADAMW_H_STEP.
+// adamw.cu's ADAMW_H_STEP; AdamWKernels.HYPER_SAMPLE_OFFSET: the first sample of this rank's batch in the global
+// batch (data parallel), so a sample's mask is keyed by its global index and ranks do not repeat each other's masks.
 constexpr int DP_HYPER_STEP = 5;
+constexpr int DP_HYPER_SAMPLE_OFFSET = 7;
 
 // Output i of SplitMix64 seeded with seed (Steele, Lea, Flood 2014; Vigna's splitmix64.c).
 __device__ __forceinline__ uint64_t dp_splitmix(uint64_t seed, uint64_t i) {
@@ -31,11 +33,12 @@ __device__ __forceinline__ uint64_t dp_splitmix(uint64_t seed, uint64_t i) {
     return z ^ (z >> 31);
 }
 
-// scale if sample blockIdx.y is kept at this step, else 0.
+// scale if sample blockIdx.y (global index: + the rank's sample offset) is kept at this step, else 0.
 __device__ __forceinline__ float dp_sample_scale(const double* hyper, long long seed, int block, long long threshold,
                                                  float scale) {
     const uint64_t step = (uint64_t)hyper[DP_HYPER_STEP];
-    const uint64_t bits = dp_splitmix(dp_splitmix(dp_splitmix((uint64_t)seed, step), (uint64_t)block), blockIdx.y);
+    const uint64_t sample = (uint64_t)hyper[DP_HYPER_SAMPLE_OFFSET] + blockIdx.y;
+    const uint64_t bits = dp_splitmix(dp_splitmix(dp_splitmix((uint64_t)seed, step), (uint64_t)block), sample);
     return (long long)(bits >> 11) < threshold ? scale : 0.0f;
 }
 

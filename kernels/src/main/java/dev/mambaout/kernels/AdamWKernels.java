@@ -31,7 +31,12 @@ public final class AdamWKernels {
     public static final int HYPER_STEP = 5;
     /** The clipping norm; zero (or negative) turns clipping off, as {@code clipGrad <= 0} does in the CPU trainer. */
     public static final int HYPER_MAX_NORM = 6;
-    /** Slot 7 is reserved (written as zero). */
+    /**
+     * Not read by AdamW: the index of this rank's first sample in the global batch (data parallel; 0 on one GPU),
+     * which drop_path adds to each sample's index so every sample of the global batch draws its own mask
+     * (droppath.cu). {@link Hyper#toArray} writes it as zero; the training program sets it.
+     */
+    public static final int HYPER_SAMPLE_OFFSET = 7;
     public static final int HYPER_DOUBLES = 8;
     public static final int HYPER_BYTES = HYPER_DOUBLES * Double.BYTES;
 

@@ -85,6 +85,46 @@ class DropPathGpuTest {
         }
     }
 
+    /** A data-parallel rank's samples are keyed by their global index: the offset in the hyperparameters shifts them. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Backend.class)
+    void theSampleOffsetKeysMasksByTheGlobalSampleIndex(Backend backend) {
+        int n = 257, offset = 3 * 257;
+        long seed = 99, step = 41;
+        int block = 5;
+        double rate = 0.5;
+        try (Device dev = GpuSupport.open(backend); Stream s = dev.newStream();
+             DeviceArena arena = dev.newArena(12L * n + (16L << 10));
+             PinnedBuffer host = dev.newPinned(4L * n); PinnedBuffer hyperHost = dev.newPinned(AdamWKernels.HYPER_BYTES)) {
+            Shape shape = Shape.of(n, 1);
+            Tensor x = arena.allocate(DType.F32, shape), shortcut = arena.allocate(DType.F32, shape);
+            Tensor out = arena.allocate(DType.F32, shape);
+            Tensor hyper = arena.allocate(DType.F64, Shape.of(AdamWKernels.HYPER_DOUBLES));
+            float[] ones = new float[n];
+            Arrays.fill(ones, 1f);
+            GpuSupport.upload(host, x, ones, s);
+            GpuSupport.upload(host, shortcut, new float[n], s);
+            AdamWLaunch.writeHyper(hyperHost, new AdamWKernels.Hyper(1e-3, 0.9, 0.999, 1e-8, 0.05, step, 0));
+            hyperHost.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, AdamWKernels.HYPER_SAMPLE_OFFSET, offset);
+            hyperHost.uploadAsync(hyper, s);
+            s.synchronize();
+            GpuSupport.poison(dev, out, s);
+            try (Launch l = DropPathLaunch.prepareForward(dev.modules(), out, shortcut, x, null, hyper, seed, block, rate)) {
+                l.launch(s);
+                float[] got = GpuSupport.download(host, out, s);
+                double[] global = DropPathRng.sampleScales(seed, step, block, offset + n, rate);
+                int differ = 0;
+                double[] local = DropPathRng.sampleScales(seed, step, block, n, rate);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToRawIntBits((float) global[offset + i]), Float.floatToRawIntBits(got[i]),
+                            "sample " + i + " of the rank starting at " + offset);
+                    if (global[offset + i] != local[i]) differ++;
+                }
+                assertTrue(differ > n / 4, "the offset changes the masks (" + differ + " of " + n + " differ)");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1} N={2} HW={3} C={4} rate={5}")
     @MethodSource("cases")
     void forwardMatchesTheReferenceWithAndWithoutGammaAlsoInPlace(Backend backend, DType dtype, int samples, int hw, int c,

@@ -9,6 +9,7 @@ import dev.mambaout.model.image.EvalTransform;
 import dev.mambaout.model.infer.DeviceChoice;
 import dev.mambaout.model.train.CpuTrainStep;
 import dev.mambaout.model.train.Dataset;
+import dev.mambaout.model.train.Cluster;
 import dev.mambaout.model.train.DataParallelTrainStep;
 import dev.mambaout.model.train.GpuTrainStep;
 import dev.mambaout.model.train.IdxDataset;
@@ -145,6 +146,22 @@ final class TrainCommand implements Callable<Integer> {
             + "where NVLink multicast must stay off. Default: one GPU (ordinal 0).")
     String gpus;
 
+    @Option(names = "--nodes", defaultValue = "1", paramLabel = "N", description = "Machines taking part, one process each "
+            + "(with --gpus on each): --batch is the global batch over all their GPUs. Default: ${DEFAULT-VALUE}.")
+    int nodes;
+
+    @Option(names = "--node-rank", defaultValue = "0", paramLabel = "K", description = "This machine's index in [0, --nodes); "
+            + "node 0 writes the checkpoints, metrics, plot and model. Default: ${DEFAULT-VALUE}.")
+    int nodeRank;
+
+    @Option(names = "--rendezvous", paramLabel = "FILE", description = "With --nodes > 1: a new file on storage every machine "
+            + "sees, where node 0 leaves NCCL's id for the others (a fresh path per run).")
+    Path rendezvous;
+
+    @Option(names = "--rendezvous-timeout", defaultValue = "300", paramLabel = "SECONDS", description = "How long the "
+            + "other nodes wait for node 0's id. Default: ${DEFAULT-VALUE}.")
+    long rendezvousTimeout;
+
     @Option(names = "--limit-train", paramLabel = "N", description = "Use only the first N training images.")
     Integer limitTrain;
 
@@ -191,7 +208,7 @@ final class TrainCommand implements Callable<Integer> {
 
         TrainState state;
         if (resume != null) {
-            state = TrainCheckpoint.load(resume, tc, pspec, Trainer.sampler(tc, train), Trainer.stepsPerEpoch(tc, train));
+            state = TrainCheckpoint.load(resume, tc, pspec, Trainer.sampler(tc, train), Trainer.stepsPerEpoch(tc, train, cluster()));
             log.println("resume   " + resume + " at step " + state.step());
         } else {
             Path existing = out.resolve(Trainer.CHECKPOINT);
@@ -205,17 +222,18 @@ final class TrainCommand implements Callable<Integer> {
         boolean terminal = System.console() != null && System.console().isTerminal();
         try (TrainStep step = trainStep(log, tc, state)) {
             new Trainer(tc, train, test, step,
-                    new Trainer.Options(out, checkpointEvery, logEvery, stopAtStep), log, terminal).run();
+                    new Trainer.Options(out, checkpointEvery, logEvery, stopAtStep, cluster()), log, terminal).run();
             return 0;
         }
     }
 
     /** The GPU step for --device gpu (or auto with a usable GPU), else the CPU executor's. */
     private TrainStep trainStep(PrintWriter log, TrainConfig tc, TrainState state) {
+        Cluster cluster = cluster();
         if (gpus != null) {
             if (device == DeviceChoice.CPU) throw new IllegalArgumentException("--gpus needs --device gpu (or auto), not cpu");
             try {
-                return new DataParallelTrainStep(tc, state, precision, Cuda.configuredBackend(), gpuOrdinals(gpus));
+                return new DataParallelTrainStep(tc, state, precision, Cuda.configuredBackend(), gpuOrdinals(gpus), cluster);
             } catch (CudaUnavailableException e) {
                 throw new IllegalArgumentException("--gpus " + gpus + ": " + e.getMessage(), e);
             }
@@ -228,6 +246,14 @@ final class TrainCommand implements Callable<Integer> {
             log.println("device   auto: the CPU executor (" + e.getMessage() + ")");
             return new CpuTrainStep(tc, state);
         }
+    }
+
+    /** --nodes, --node-rank, --rendezvous: one machine unless --nodes says otherwise (then --gpus is required). */
+    private Cluster cluster() {
+        if (nodes == 1 && nodeRank == 0 && rendezvous == null) return Cluster.SINGLE;
+        if (nodes > 1 && gpus == null) throw new IllegalArgumentException("--nodes " + nodes + " needs --gpus (the GPUs of this machine)");
+        if (rendezvousTimeout < 0) throw new IllegalArgumentException("--rendezvous-timeout must be >= 0 seconds, got " + rendezvousTimeout);
+        return new Cluster(nodes, nodeRank, rendezvous, java.time.Duration.ofSeconds(rendezvousTimeout));
     }
 
     /** "all" (every GPU the driver sees) or a comma list of distinct ordinals. */

@@ -4,6 +4,9 @@ import dev.mambaout.natives.Cuda;
 import dev.mambaout.natives.CudaDriver;
 import dev.mambaout.natives.CudaUnavailableException;
 import dev.mambaout.natives.nccl.Nccl;
+import dev.mambaout.natives.nccl.NcclUniqueId;
+import dev.mambaout.runtime.Device;
+import dev.mambaout.runtime.dist.FileRendezvous;
 import dev.mambaout.runtime.dist.NcclCommunicator;
 import dev.mambaout.runtime.exec.Precision;
 
@@ -27,12 +30,18 @@ import java.util.concurrent.Future;
  * GPUs that divides the batch. The ranks start from rank 0's state (broadcast) and apply the same update, so
  * checkpoints and evaluation come from rank 0.
  *
+ * <p>Over several machines ({@link Cluster}): one process per machine, each with this class over its GPUs; the
+ * trainer of node k stages node k's share of the global batch from its shard of the epoch, and the ranks of all
+ * nodes (node k's GPU i is rank k n + i) meet through a file rendezvous and average their gradients together.
+ *
  * <p>Set {@code NCCL_NVLS_ENABLE=0} in the environment where NVLink multicast must stay off (NCCL reads it when the
  * communicators are made).
  */
 public final class DataParallelTrainStep implements TrainStep {
 
     private final TrainConfig config;
+    private final Cluster cluster;
+    private final int nodeBatch;
     private final int[] ordinals;
     private final int share;
     private final List<ExecutorService> threads = new ArrayList<>();
@@ -46,6 +55,15 @@ public final class DataParallelTrainStep implements TrainStep {
      */
     public DataParallelTrainStep(TrainConfig config, TrainState initial, Precision precision, CudaDriver.Backend backend,
                                  int[] ordinals) {
+        this(config, initial, precision, backend, ordinals, Cluster.SINGLE);
+    }
+
+    /**
+     * This machine's part of a run over {@code cluster}: its steps take this node's share of the global batch
+     * ({@link Cluster#nodeBatch}), split evenly over {@code ordinals}.
+     */
+    public DataParallelTrainStep(TrainConfig config, TrainState initial, Precision precision, CudaDriver.Backend backend,
+                                 int[] ordinals, Cluster cluster) {
         int n = ordinals.length;
         if (n < 1) throw new IllegalArgumentException("data-parallel training needs at least one GPU");
         Set<Integer> seen = new HashSet<>();
@@ -54,9 +72,10 @@ public final class DataParallelTrainStep implements TrainStep {
                 throw new IllegalArgumentException("GPU ordinals must be distinct and >= 0, got " + java.util.Arrays.toString(ordinals));
             }
         }
-        if (config.batch() % n != 0) {
-            throw new IllegalArgumentException("the batch of " + config.batch() + " does not split evenly over " + n
-                    + " GPUs: use a multiple of " + n);
+        int world = cluster.nodes() * n;
+        if (config.batch() % world != 0) {
+            throw new IllegalArgumentException("the batch of " + config.batch() + " does not split evenly over " + world
+                    + " GPUs: use a multiple of " + world);
         }
         Cuda.Availability a = Cuda.availability(backend);
         if (!a.available()) throw new CudaUnavailableException("no usable GPU (" + backend + " backend): " + a.reason());
@@ -69,21 +88,28 @@ public final class DataParallelTrainStep implements TrainStep {
         }
         Nccl.version();   // a missing libnccl fails here, naming where it looked, before any GPU work
         this.config = config;
+        this.cluster = cluster;
+        this.nodeBatch = cluster.nodeBatch(config.batch());
         this.ordinals = ordinals.clone();
-        this.share = config.batch() / n;
+        this.share = nodeBatch / n;
         TrainConfig perRank = new TrainConfig(config.model(), config.imageSize(), share, config.epochs(), config.lr(),
                 config.weightDecay(), config.schedule(), config.warmupPct(), config.labelSmoothing(), config.clipGrad(),
                 config.seed());
-        this.comms = NcclCommunicator.initAll(ordinals);
+        for (int i = 0; i < n; i++) {
+            int rank = i;
+            threads.add(Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "mambaout-gpu" + ordinals[rank]);
+                t.setDaemon(true);
+                return t;
+            }));
+        }
         try {
-            for (int i = 0; i < n; i++) {
-                int rank = i;
-                threads.add(Executors.newSingleThreadExecutor(r -> {
-                    Thread t = new Thread(r, "mambaout-gpu" + ordinals[rank]);
-                    t.setDaemon(true);
-                    return t;
-                }));
-            }
+            this.comms = communicators(backend, world);
+        } catch (RuntimeException | Error e) {
+            for (ExecutorService t : threads) t.shutdownNow();
+            throw e;
+        }
+        try {
             // Each rank's slot is written by its own thread; Future.get orders those writes before the reads here.
             GpuTrainStep[] built = new GpuTrainStep[n];
             try {
@@ -102,6 +128,28 @@ public final class DataParallelTrainStep implements TrainStep {
             closeAll(e);
             throw e;
         }
+    }
+
+    /**
+     * One machine: {@code ncclCommInitAll} over its GPUs. Several: node 0's id through the rendezvous file, then each
+     * rank joins from its own thread with its device current (every rank of every node blocks until all have).
+     */
+    private List<NcclCommunicator> communicators(CudaDriver.Backend backend, int world) {
+        if (cluster.nodes() == 1) return NcclCommunicator.initAll(ordinals);
+        NcclUniqueId id = FileRendezvous.exchange(cluster.rendezvous(), cluster.node(), Nccl::uniqueId, cluster.timeout());
+        NcclCommunicator[] made = new NcclCommunicator[ordinals.length];
+        try {
+            onEveryRank(i -> {
+                try (Device d = Device.open(Cuda.open(backend), ordinals[i])) {
+                    made[i] = NcclCommunicator.initRank(world, id, cluster.node() * ordinals.length + i);
+                }
+                return null;
+            });
+        } catch (RuntimeException | Error e) {
+            for (NcclCommunicator c : made) if (c != null) c.close();
+            throw e;
+        }
+        return List.of(made);
     }
 
     private interface RankCall<T> {
@@ -155,8 +203,9 @@ public final class DataParallelTrainStep implements TrainStep {
 
     @Override
     public StepResult step(StagingBuffer batch, int count, double lr) {
-        if (count != config.batch()) {
-            throw new IllegalArgumentException("the training step takes batches of " + config.batch() + ", got " + count);
+        if (count != nodeBatch) {
+            throw new IllegalArgumentException("the training step takes this machine's " + nodeBatch + " samples of the "
+                    + config.batch() + "-sample batch, got " + count);
         }
         List<StepResult> results = onEveryRank(i -> ranks.get(i).step(Share.of(batch, i, share), share, lr));
         double loss = 0;
@@ -165,8 +214,8 @@ public final class DataParallelTrainStep implements TrainStep {
             loss += r.loss();
             correct += r.correct();
         }
-        // The batch's mean loss is the mean of the ranks' (equal shares); the norm is of the averaged gradients,
-        // the same on every rank.
+        // This node's mean loss is the mean of its ranks' (equal shares); the norm is of the averaged gradients, the
+        // same on every rank of every node.
         return new StepResult(loss / results.size(), correct, results.getFirst().gradNorm());
     }
 
@@ -198,7 +247,8 @@ public final class DataParallelTrainStep implements TrainStep {
     @Override
     public String describe() {
         var buckets = ranks.getFirst().program().gradientBuckets();
-        return ordinals.length + " GPUs " + java.util.Arrays.toString(ordinals) + ", data parallel through NCCL "
+        String where = cluster.nodes() == 1 ? "" : "node " + cluster.node() + " of " + cluster.nodes() + ": ";
+        return where + ordinals.length + " GPUs " + java.util.Arrays.toString(ordinals) + ", data parallel through NCCL "
                 + Nccl.version() + " (" + share + " samples per GPU, " + buckets.buckets().size()
                 + " gradient buckets overlapped with the backward pass); rank 0: " + ranks.getFirst().describe();
     }

@@ -72,6 +72,8 @@ public final class GpuTrainStep implements TrainStep {
             prog = GpuTrainProgram.build(dev, training.trainingGraph(), training.logits(), precision,
                     t -> AdamW.decays(t.name(), t.shape().dims().length), comm);
             prog.setState(initial.weights(), initial.expAvg(), initial.expAvgSq());
+            // drop_path keys a sample's mask by its index in the global batch: rank r's samples start at r x its batch.
+            if (comm != null) prog.setSampleOffset((long) comm.rank() * config.batch());
         } catch (RuntimeException | Error e) {
             if (prog != null) prog.close();
             dev.close();

@@ -37,12 +37,19 @@ public final class Trainer {
      * @param checkpointEvery steps between checkpoints (0: only at epoch ends)
      * @param logEvery        steps between metrics lines (and console lines when not on a terminal)
      * @param stopAtStep      stop after this many steps in all (0: run to the end); a checkpoint is written there
+     * @param cluster         this process's place in a run over several machines ({@link Cluster#SINGLE}: one)
      */
-    public record Options(Path outDir, int checkpointEvery, int logEvery, long stopAtStep) {
+    public record Options(Path outDir, int checkpointEvery, int logEvery, long stopAtStep, Cluster cluster) {
         public Options {
             if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be >= 0 (0: epoch ends only), got " + checkpointEvery);
             if (logEvery < 1) throw new IllegalArgumentException("log interval must be >= 1, got " + logEvery);
             if (stopAtStep < 0) throw new IllegalArgumentException("stop step must be >= 0 (0: the end), got " + stopAtStep);
+            if (cluster == null) throw new IllegalArgumentException("cluster is required (Cluster.SINGLE for one machine)");
+        }
+
+        /** One machine. */
+        public Options(Path outDir, int checkpointEvery, int logEvery, long stopAtStep) {
+            this(outDir, checkpointEvery, logEvery, stopAtStep, Cluster.SINGLE);
         }
     }
 
@@ -60,7 +67,12 @@ public final class Trainer {
     private final Options options;
     private final PrintWriter out;
     private final boolean terminal;
+    /** The run's sample order, as checkpoints record it (independent of the number of machines). */
     private final Sampler sampler;
+    /** This machine's shard of it, which it trains on. */
+    private final Sampler shard;
+    /** This machine's share of each batch. */
+    private final int localBatch;
     private final long stepsPerEpoch;
 
     /**
@@ -78,7 +90,9 @@ public final class Trainer {
         this.out = out;
         this.terminal = terminal;
         this.sampler = sampler(config, train);
-        this.stepsPerEpoch = stepsPerEpoch(config, train);
+        this.shard = shard(config, train, options.cluster());
+        this.localBatch = options.cluster().nodeBatch(config.batch());
+        this.stepsPerEpoch = stepsPerEpoch(config, train, options.cluster());
         checkData(config, train, "training");
         if (test != null) checkData(config, test, "test");
     }
@@ -88,8 +102,22 @@ public final class Trainer {
         return Sampler.single(train.size(), config.seed());
     }
 
+    /**
+     * Machine {@code cluster.node()}'s part of each epoch: the sampler's shard of that rank (padded by wrap-around, as
+     * DistributedSampler does, so every machine takes the same number of steps).
+     */
+    public static Sampler shard(TrainConfig config, Dataset train, Cluster cluster) {
+        if (cluster.nodes() == 1) return sampler(config, train);
+        return new Sampler(train.size(), config.seed(), cluster.node(), cluster.nodes(), Sampler.Remainder.PAD);
+    }
+
     public static long stepsPerEpoch(TrainConfig config, Dataset train) {
-        long s = sampler(config, train).shardSize() / config.batch();
+        return stepsPerEpoch(config, train, Cluster.SINGLE);
+    }
+
+    /** Full batches per epoch: of this machine's share of the batch, over its shard. */
+    public static long stepsPerEpoch(TrainConfig config, Dataset train, Cluster cluster) {
+        long s = shard(config, train, cluster).shardSize() / cluster.nodeBatch(config.batch());
         if (s < 1) {
             throw new IllegalArgumentException("--batch " + config.batch() + " is larger than the " + train.size()
                     + " training images: an epoch would have no full batch");
@@ -119,7 +147,10 @@ public final class Trainer {
         long stop = options.stopAtStep() > 0 ? Math.min(options.stopAtStep(), total) : total;
         LrSchedule schedule = config.lrSchedule(total);
         Files.createDirectories(options.outDir());
-        Path checkpoint = options.outDir().resolve(CHECKPOINT), metricsFile = options.outDir().resolve(METRICS);
+        boolean writes = options.cluster().writes();
+        // Machines other than node 0 keep their own metrics beside node 0's (the folder may be shared).
+        Path checkpoint = options.outDir().resolve(CHECKPOINT), metricsFile = options.outDir().resolve(writes ? METRICS
+                : "metrics-node" + options.cluster().node() + ".jsonl");
 
         out.printf(Locale.ROOT, "train    %s%n", train.describe());
         out.printf(Locale.ROOT, "test     %s%n", test == null ? "none" : test.describe());
@@ -133,7 +164,7 @@ public final class Trainer {
         out.flush();
 
         List<EpochResult> epochs = new ArrayList<>();
-        List<StagingBuffer> buffers = List.of(step.stagingBuffer(config.batch()), step.stagingBuffer(config.batch()));
+        List<StagingBuffer> buffers = List.of(step.stagingBuffer(localBatch), step.stagingBuffer(localBatch));
         ProgressBar bar = new ProgressBar(out, terminal, total, done, options.logEvery());
         long start = System.nanoTime();
         long lastCheckpoint = done;
@@ -143,7 +174,7 @@ public final class Trainer {
                 int epoch = (int) (s / stepsPerEpoch);
                 Interval epochStats = new Interval(), interval = new Interval();
                 double lr = 0;
-                try (BatchLoader loader = new BatchLoader(train, sampler.indices(epoch), config.batch(), true,
+                try (BatchLoader loader = new BatchLoader(train, shard.indices(epoch), localBatch, true,
                         (int) (s % stepsPerEpoch), buffers)) {
                     for (BatchLoader.Batch b; s < stop && (b = loader.next()) != null; ) {
                         lr = schedule.lr(s);
@@ -165,7 +196,7 @@ public final class Trainer {
                             metrics.write(line);
                             interval = new Interval();
                         }
-                        if (options.checkpointEvery() > 0 && s % options.checkpointEvery() == 0 && s % stepsPerEpoch != 0) {
+                        if (writes && options.checkpointEvery() > 0 && s % options.checkpointEvery() == 0 && s % stepsPerEpoch != 0) {
                             save(checkpoint);
                             lastCheckpoint = s;
                         }
@@ -173,6 +204,7 @@ public final class Trainer {
                 }
                 if (s % stepsPerEpoch == 0) {
                     epochs.add(endEpoch(epoch, s, lr, epochStats, metrics, start, bar, buffers));
+                    if (!writes) continue;
                     save(checkpoint);
                     lastCheckpoint = s;
                     try {
@@ -182,6 +214,11 @@ public final class Trainer {
                         out.println("plot     skipped: this Java runtime has no java.desktop (" + noAwt + ")");
                     }
                 }
+            }
+            if (!writes) {
+                bar.message("node " + options.cluster().node() + " stopped at step " + s + " of " + total
+                        + "; node 0 writes the checkpoints and the model");
+                return new Summary(s, total, epochs);
             }
             if (lastCheckpoint != s) {
                 save(checkpoint);
@@ -224,7 +261,7 @@ public final class Trainer {
         int classes = config.model().numClasses();
         double lossSum = 0;
         long right = 0;
-        try (BatchLoader loader = new BatchLoader(test, order, config.batch(), false, 0, buffers)) {
+        try (BatchLoader loader = new BatchLoader(test, order, localBatch, false, 0, buffers)) {
             for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                 float[] logits = step.logits(b.buffer(), b.count());
                 int[] labels = b.buffer().labelArray(b.count());

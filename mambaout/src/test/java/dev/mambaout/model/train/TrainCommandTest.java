@@ -154,6 +154,17 @@ class TrainCommandTest {
         assertTrue(uneven.err().contains("the batch of 16 does not split evenly over 3 GPUs: use a multiple of 3"),
                 uneven.toString());
 
+        Run nodesNoGpus = cli(train(out, "--device", "gpu", "--nodes", "2"));
+        assertEquals(1, nodesNoGpus.exit(), nodesNoGpus.toString());
+        assertTrue(nodesNoGpus.err().contains("--nodes 2 needs --gpus"), nodesNoGpus.toString());
+        Run rank = cli(train(out, "--device", "gpu", "--gpus", "0", "--nodes", "2", "--node-rank", "2",
+                "--rendezvous", out.resolve("id").toString()));
+        assertEquals(1, rank.exit(), rank.toString());
+        assertTrue(rank.err().contains("--node-rank must lie in [0, 2), got 2"), rank.toString());
+        Run noFile = cli(train(out, "--device", "gpu", "--gpus", "0", "--nodes", "2"));
+        assertEquals(1, noFile.exit(), noFile.toString());
+        assertTrue(noFile.err().contains("a run over 2 machines needs --rendezvous FILE"), noFile.toString());
+
         Run missing = cli("train", "--data", out.resolve("no-such-dir").toString(), "--out", out.toString());
         assertEquals(1, missing.exit(), missing.toString());
         assertTrue(missing.err().contains("sudo apt-get install dataset-fashion-mnist"), missing.toString());

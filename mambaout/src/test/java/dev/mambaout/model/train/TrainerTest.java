@@ -16,6 +16,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -179,6 +180,55 @@ class TrainerTest {
             assertTrue(java.util.Arrays.equals(a.expAvg().get(k), b.expAvg().get(k)), "exp_avg " + k);
             assertTrue(java.util.Arrays.equals(a.expAvgSq().get(k), b.expAvgSq().get(k)), "exp_avg_sq " + k);
         }
+    }
+
+    @Test
+    void aSecondMachineTrainsOnItsShardWithItsShareOfTheBatchAndWritesNoCheckpoint(@TempDir Path out) throws IOException {
+        // Global batch 32 over 2 machines: node 1 stages 16 samples per step from its half of each epoch.
+        TrainConfig c = Synthetic.config(32, 2, 1e-2);
+        Cluster node1 = new Cluster(2, 1, out.resolve("rendezvous"), java.time.Duration.ZERO);
+        TrainConfig local = new TrainConfig(c.model(), c.imageSize(), 16, c.epochs(), c.lr(), c.weightDecay(), c.schedule(),
+                c.warmupPct(), c.labelSmoothing(), c.clipGrad(), c.seed());
+        List<int[]> seen = new java.util.ArrayList<>();
+        try (CpuTrainStep cpu = new CpuTrainStep(local, fresh(c)); TrainStep recording = new Recording(cpu, seen)) {
+            Trainer.Summary s = new Trainer(c, train, null, recording, new Trainer.Options(out, 3, 5, 0, node1),
+                    new PrintWriter(new StringWriter()), false).run();
+            // 320 samples: a shard of 160, 10 steps of 16 per epoch, as on one machine with batches of 32.
+            assertEquals(10, Trainer.stepsPerEpoch(c, train, node1));
+            assertEquals(Trainer.stepsPerEpoch(c, train), Trainer.stepsPerEpoch(c, train, node1));
+            assertEquals(20, s.completedSteps());
+        }
+        Sampler shard = Trainer.shard(c, train, node1);
+        assertEquals(new Sampler(320, c.seed(), 1, 2, Sampler.Remainder.PAD), shard);
+        for (int epoch = 0; epoch < 2; epoch++) {
+            int[] order = shard.indices(epoch);
+            for (int b = 0; b < 10; b++) {
+                int[] labels = seen.get(epoch * 10 + b);
+                assertEquals(16, labels.length);
+                for (int i = 0; i < 16; i++) assertEquals(train.label(order[b * 16 + i]), labels[i], "epoch " + epoch + " step " + b);
+            }
+        }
+        assertFalse(Files.exists(out.resolve(Trainer.CHECKPOINT)), "node 0 writes the checkpoints");
+        assertFalse(Files.exists(out.resolve(Trainer.MODEL)), "node 0 writes the model");
+        assertFalse(Files.exists(out.resolve(Trainer.METRICS)), "node 0's metrics file is its own");
+        assertTrue(Files.exists(out.resolve("metrics-node1.jsonl")));
+        assertThrows(IllegalArgumentException.class, () -> new Cluster(2, 2, out, java.time.Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> new Cluster(2, 0, null, java.time.Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> new Cluster(3, 0, out, java.time.Duration.ZERO).nodeBatch(32));
+    }
+
+    /** A step that records each batch's labels. */
+    private record Recording(TrainStep inner, List<int[]> labels) implements TrainStep {
+        @Override public StagingBuffer stagingBuffer(int capacity) { return inner.stagingBuffer(capacity); }
+        @Override public StepResult step(StagingBuffer batch, int count, double lr) {
+            labels.add(batch.labelArray(count));
+            return inner.step(batch, count, lr);
+        }
+        @Override public float[] logits(StagingBuffer batch, int count) { return inner.logits(batch, count); }
+        @Override public long completedSteps() { return inner.completedSteps(); }
+        @Override public TrainState state() { return inner.state(); }
+        @Override public String describe() { return inner.describe(); }
+        @Override public void close() {}
     }
 
     /** A step that fails like a killed process after a number of updates. */

@@ -49,6 +49,7 @@ public final class GpuTrainProgram implements AutoCloseable {
     private final PinnedBuffer transfer;
     private final GpuProgram program;
     private final GradientAllReduce allReduce;
+    private long sampleOffset;
     private boolean closed;
 
     private GpuTrainProgram(Device device, Precision precision, TrainingLowering.Result lowered, Communicator comm) {
@@ -218,6 +219,15 @@ public final class GpuTrainProgram implements AutoCloseable {
         program.synchronize();
     }
 
+    /**
+     * Data parallel: the index of this rank's first sample in the global batch, from which drop_path keys the masks
+     * of this rank's samples (0, the default, on one GPU).
+     */
+    public void setSampleOffset(long offset) {
+        if (offset < 0) throw new IllegalArgumentException("sample offset must be >= 0, got " + offset);
+        this.sampleOffset = offset;
+    }
+
     /** Data parallel: the all-reduce buckets of the gradients, in the order they are issued (null otherwise). */
     public GradientBuckets gradientBuckets() { return allReduce == null ? null : allReduce.buckets(); }
 
@@ -243,6 +253,7 @@ public final class GpuTrainProgram implements AutoCloseable {
         // The pinned hyperparameters of the previous step may still be in flight.
         program.synchronize();
         AdamWLaunch.writeHyper(hyperStaging, h);
+        hyperStaging.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, AdamWKernels.HYPER_SAMPLE_OFFSET, (double) sampleOffset);
         hyperStaging.uploadAsync(hyper, program.stream());
         program.run();
     }
