@@ -217,31 +217,32 @@ class TrainerTest {
         assertThrows(IllegalArgumentException.class, () -> new Cluster(3, 0, out, java.time.Duration.ZERO).nodeBatch(32));
     }
 
+    /** A step that passes everything to another; the steps below change one call. */
+    private interface Forwarding extends TrainStep {
+        TrainStep inner();
+
+        @Override default StagingBuffer stagingBuffer(int capacity) { return inner().stagingBuffer(capacity); }
+        @Override default StepResult step(StagingBuffer batch, int count, double lr) { return inner().step(batch, count, lr); }
+        @Override default float[] logits(StagingBuffer batch, int count) { return inner().logits(batch, count); }
+        @Override default long completedSteps() { return inner().completedSteps(); }
+        @Override default TrainState state() { return inner().state(); }
+        @Override default String describe() { return inner().describe(); }
+        @Override default void close() {}
+    }
+
     /** A step that records each batch's labels. */
-    private record Recording(TrainStep inner, List<int[]> labels) implements TrainStep {
-        @Override public StagingBuffer stagingBuffer(int capacity) { return inner.stagingBuffer(capacity); }
+    private record Recording(TrainStep inner, List<int[]> labels) implements Forwarding {
         @Override public StepResult step(StagingBuffer batch, int count, double lr) {
             labels.add(batch.labelArray(count));
             return inner.step(batch, count, lr);
         }
-        @Override public float[] logits(StagingBuffer batch, int count) { return inner.logits(batch, count); }
-        @Override public long completedSteps() { return inner.completedSteps(); }
-        @Override public TrainState state() { return inner.state(); }
-        @Override public String describe() { return inner.describe(); }
-        @Override public void close() {}
     }
 
     /** A step that fails like a killed process after a number of updates. */
-    private record Dying(TrainStep inner, long dieAfter) implements TrainStep {
-        @Override public StagingBuffer stagingBuffer(int capacity) { return inner.stagingBuffer(capacity); }
+    private record Dying(TrainStep inner, long dieAfter) implements Forwarding {
         @Override public StepResult step(StagingBuffer batch, int count, double lr) {
             if (inner.completedSteps() == dieAfter) throw new IllegalStateException("killed");
             return inner.step(batch, count, lr);
         }
-        @Override public float[] logits(StagingBuffer batch, int count) { return inner.logits(batch, count); }
-        @Override public long completedSteps() { return inner.completedSteps(); }
-        @Override public TrainState state() { return inner.state(); }
-        @Override public String describe() { return inner.describe(); }
-        @Override public void close() {}
     }
 }
