@@ -47,6 +47,9 @@ public final class DataParallelTrainStep implements TrainStep {
     private final List<ExecutorService> threads = new ArrayList<>();
     private final List<NcclCommunicator> comms;
     private final List<GpuTrainStep> ranks = new ArrayList<>();
+    /** The communicators polled while the ranks work (null while they are being made). */
+    private volatile List<NcclCommunicator> watched;
+    private static final java.time.Duration POLL = java.time.Duration.ofMillis(200), GRACE = java.time.Duration.ofSeconds(30);
 
     /**
      * @param config   the run, with the global batch (a multiple of the number of GPUs)
@@ -105,6 +108,7 @@ public final class DataParallelTrainStep implements TrainStep {
         }
         try {
             this.comms = communicators(backend, world);
+            this.watched = comms;
         } catch (RuntimeException | Error e) {
             for (ExecutorService t : threads) t.shutdownNow();
             throw e;
@@ -157,8 +161,9 @@ public final class DataParallelTrainStep implements TrainStep {
     }
 
     /**
-     * Runs {@code call} on every rank's thread at once (their collectives meet each other) and waits for all; the
-     * first failure is rethrown after every rank has finished, so no rank is left running on a closed peer.
+     * Runs {@code call} on every rank's thread at once (their collectives meet each other) and waits for all
+     * ({@link RankWait}: a failed communicator is aborted rather than waited on forever); the first failure is
+     * rethrown after every rank has finished, so no rank is left running on a closed peer.
      */
     private <T> List<T> onEveryRank(RankCall<T> call) {
         List<Future<T>> futures = new ArrayList<>();
@@ -167,25 +172,13 @@ public final class DataParallelTrainStep implements TrainStep {
             Callable<T> c = () -> call.call(rank);
             futures.add(threads.get(i).submit(c));
         }
-        List<T> out = new ArrayList<>();
-        Throwable first = null;
-        for (Future<T> f : futures) {
-            try {
-                out.add(f.get());
-            } catch (ExecutionException e) {
-                if (first == null) first = e.getCause();
-                else first.addSuppressed(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (first == null) first = e;
-            }
-        }
-        if (first != null) {
-            if (first instanceof RuntimeException re) throw re;
-            if (first instanceof Error err) throw err;
-            throw new IllegalStateException("a rank failed: " + first, first);
-        }
-        return out;
+        return RankWait.all(futures, this::checkPeers, POLL, GRACE);
+    }
+
+    /** Throws (after aborting it) if a communicator failed asynchronously: a peer died or a link broke. */
+    private void checkPeers() {
+        List<NcclCommunicator> c = watched;
+        if (c != null) for (NcclCommunicator x : c) x.checkAsync();
     }
 
     @Override
