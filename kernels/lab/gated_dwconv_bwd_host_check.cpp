@@ -64,30 +64,7 @@ static void launch(int grid, F kernel) {
     }
 }
 
-// Geometry as GatedDwConvKernels.backward* computes it.
-static int strip_rows(int n, int h, int w, int conv) {
-    long base = (long)n * gd_ceil_div(w, 8) * gd_ceil_div(conv, 32);
-    if (base >= 528) return h;
-    long strips = std::max(1L, std::min((528 + base - 1) / base, (long)h / 8));
-    return (int)((h + strips - 1) / strips);
-}
-
-static double act_d(double v, int a) { return a == 0 ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))) : v / (1 + std::exp(-v)); }
-static double actg_d(double v, int a) {
-    if (a == 0) return 0.5 * (1 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI);
-    double s = 1 / (1 + std::exp(-v));
-    return s * (1 + v * (1 - s));
-}
-
-static double rel(const std::vector<float>& got, const std::vector<double>& ref) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < ref.size(); i++) {
-        if (std::isnan(got[i])) return INFINITY;
-        num += (got[i] - ref[i]) * (got[i] - ref[i]);
-        den += ref[i] * ref[i];
-    }
-    return std::sqrt(num) / std::max(std::sqrt(den), 1e-300);
-}
+#include "gated_dwconv_bwd_ref.h"
 
 template <typename T> static T to_t(float v);
 template <> float to_t<float>(float v) { return v; }
@@ -96,7 +73,7 @@ template <> __nv_bfloat16 to_t<__nv_bfloat16>(float v) { return __float2bfloat16
 template <typename Ty>
 static bool run_case(int hidden, int conv, int k, int N, int H, int W, int act, int off) {
     constexpr bool BF = std::is_same<Ty, __nv_bfloat16>::value;
-    const int P = k / 2, taps = k * k, plain = hidden - conv;
+    const int taps = k * k, plain = hidden - conv;
     const long T = (long)N * H * W;
     std::mt19937 rng(hidden * 131 + conv * 7 + k + N * 1000 + H * 17 + W);
     std::normal_distribution<float> nd(0, 1);
@@ -107,45 +84,11 @@ static bool run_case(int hidden, int conv, int k, int N, int H, int W, int act, 
     std::vector<float> wt(taps * conv), bs(conv);   // tap-major
     for (auto& v : wt) v = nd(rng) / k;
     for (auto& v : bs) v = nd(rng) * 0.5f;
-    // reference
-    std::vector<double> rdx(T * 2 * hidden), rdw(taps * conv, 0), rdb(conv, 0), dconv(T * conv);
-    auto X = [&](long p, int ch) { return (double)x[p * 2 * hidden + ch]; };
-    for (int n = 0; n < N; n++) for (int y = 0; y < H; y++) for (int xx = 0; xx < W; xx++) {
-        long p = ((long)n * H + y) * W + xx;
-        for (int j = 0; j < hidden; j++) {
-            double g = X(p, j), d = dy[p * hidden + j], v;
-            if (j < plain) v = X(p, hidden + j);
-            else {
-                int c = j - plain; v = bs[c];
-                for (int ky = 0; ky < k; ky++) for (int kx = 0; kx < k; kx++) {
-                    int sy = y - P + ky, sx = xx - P + kx;
-                    if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
-                    v += wt[(ky * k + kx) * conv + c] * X(((long)n * H + sy) * W + sx, hidden + j);
-                }
-            }
-            rdx[p * 2 * hidden + j] = d * actg_d(g, act) * v;
-            double du = d * act_d(g, act);
-            if (j < plain) rdx[p * 2 * hidden + hidden + j] = du; else dconv[p * conv + j - plain] = du;
-        }
-    }
-    for (int n = 0; n < N; n++) for (int y = 0; y < H; y++) for (int xx = 0; xx < W; xx++) {
-        long p = ((long)n * H + y) * W + xx;
-        for (int c = 0; c < conv; c++) {
-            double s = 0;
-            rdb[c] += dconv[p * conv + c];
-            for (int ky = 0; ky < k; ky++) for (int kx = 0; kx < k; kx++) {
-                int sy = y + P - ky, sx = xx + P - kx;
-                if (sy >= 0 && sy < H && sx >= 0 && sx < W) s += wt[(ky * k + kx) * conv + c] * dconv[(((long)n * H + sy) * W + sx) * conv + c];
-                int ty = y - P + ky, tx = xx - P + kx;
-                if (ty >= 0 && ty < H && tx >= 0 && tx < W) rdw[(ky * k + kx) * conv + c] += dconv[p * conv + c] * X(((long)n * H + ty) * W + tx, hidden + plain + c);
-            }
-            rdx[p * 2 * hidden + hidden + plain + c] = s;
-        }
-    }
+    std::vector<double> rdx, rdw, rdb;
+    gdb_reference(x, dy, wt, bs, N, H, W, hidden, conv, k, act, rdx, rdw, rdb);
     // "GPU"
-    const int sr = strip_rows(N, H, W, conv), chunks = gd_ceil_div(conv, 32);
-    const long units = (long)N * gd_ceil_div(H, sr) * gd_ceil_div(W, 8);
-    const int splits = (int)std::max(1L, std::min(units, (long)gd_ceil_div(528, chunks)));
+    const int sr = gdb_ref_strip_rows(N, H, W, conv), chunks = gd_ceil_div(conv, 32);
+    const int splits = gdb_ref_splits(N, H, W, conv);
     const int V = BF ? 8 : 4;
     const long pw_units = T * (plain / ((hidden % V == 0 && conv % V == 0) ? V : 1));
     std::vector<Ty> xs(xb.size()), dys(dyb.size()), dxs(dxb.size(), to_t<Ty>(NAN));
@@ -166,7 +109,7 @@ static bool run_case(int hidden, int conv, int k, int N, int H, int W, int act, 
     for (long i = 0; i < T * 2 * hidden; i++) gdx[i] = gd_to_float(dxs[off + i]);
     (void)dx;
     const double tol = BF ? 1e-2 : 1e-5;
-    double e1 = rel(gdx, rdx), e2 = rel(dw, rdw), e3 = rel(db, rdb);
+    double e1 = gdb_ref_rel(gdx, rdx), e2 = gdb_ref_rel(dw, rdw), e3 = gdb_ref_rel(db, rdb);
     bool ok = e1 < tol && e2 < tol && e3 < tol;
     printf("%s %s hidden=%d conv=%d k=%d N,H,W=%d,%d,%d act=%d off=%d strip=%d splits=%d: dx %.2e dW %.2e db %.2e\n",
            ok ? "ok  " : "FAIL", BF ? "bf16" : "f32 ", hidden, conv, k, N, H, W, act, off, sr, splits, e1, e2, e3);
