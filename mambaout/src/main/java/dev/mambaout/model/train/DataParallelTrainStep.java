@@ -262,7 +262,7 @@ public final class DataParallelTrainStep implements TrainStep {
             }
             ranks.clear();
         }
-        for (NcclCommunicator c : comms == null ? List.<NcclCommunicator>of() : comms) {
+        for (NcclCommunicator c : comms) {
             try {
                 c.close();
             } catch (RuntimeException e) {
