@@ -217,6 +217,29 @@ class TrainerTest {
         assertThrows(IllegalArgumentException.class, () -> new Cluster(3, 0, out, java.time.Duration.ZERO).nodeBatch(32));
     }
 
+    @Test
+    void aCheckpointOfATwoMachineRunResumesOnOneMachine(@TempDir Path out) throws IOException {
+        // Node 0 of 2 (16 samples per step of the 32-sample batch) stops after 7 steps; one machine resumes the run.
+        TrainConfig c = Synthetic.config(32, 1, 1e-2);
+        TrainConfig local = new TrainConfig(c.model(), c.imageSize(), 16, c.epochs(), c.lr(), c.weightDecay(), c.schedule(),
+                c.warmupPct(), c.labelSmoothing(), c.clipGrad(), c.seed());
+        Cluster node0 = new Cluster(2, 0, out.resolve("rendezvous"), java.time.Duration.ZERO);
+        try (CpuTrainStep cpu = new CpuTrainStep(local, fresh(c))) {
+            new Trainer(c, train, null, cpu, new Trainer.Options(out, 0, 5, 7, node0), new PrintWriter(new StringWriter()),
+                    false).run();
+        }
+        ParameterSpec spec = ParameterSpec.of(c.model());
+        TrainState at7 = TrainCheckpoint.load(out.resolve(Trainer.CHECKPOINT), c, spec, Trainer.sampler(c, train),
+                Trainer.stepsPerEpoch(c, train));
+        assertEquals(7, at7.step());
+        try (CpuTrainStep cpu = new CpuTrainStep(c, at7)) {
+            Trainer.Summary s = new Trainer(c, train, null, cpu, new Trainer.Options(out, 0, 5, 0),
+                    new PrintWriter(new StringWriter()), false).run();
+            assertEquals(10, s.completedSteps());
+        }
+        assertTrue(Files.exists(out.resolve(Trainer.MODEL)), "the resumed run finished and wrote the model");
+    }
+
     /** A step that passes everything to another; the steps below change one call. */
     private interface Forwarding extends TrainStep {
         TrainStep inner();
