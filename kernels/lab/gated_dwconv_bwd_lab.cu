@@ -29,21 +29,8 @@ __global__ void __launch_bounds__(GDB_BLOCK, 2) gdb_v2(T* __restrict__ dx, float
     const GdbShape s(N, H, W, hidden, conv, k, act, strip_rows, splits);
     const long long total = gridDim.x, C = s.conv_blocks(), b = blockIdx.x;
     const long long before = b * C / total, through = (b + 1) * C / total;
-    if (through > before) {
-        switch (k) {
-            case 1: gdb_conv_block<T, 1>(dx, partial, x, dy, weight, bias, s, before, ring); break;
-            case 3: gdb_conv_block<T, 3>(dx, partial, x, dy, weight, bias, s, before, ring); break;
-            case 5: gdb_conv_block<T, 5>(dx, partial, x, dy, weight, bias, s, before, ring); break;
-            default: gdb_conv_block<T, 7>(dx, partial, x, dy, weight, bias, s, before, ring); break;
-        }
-        return;
-    }
-    constexpr int V = 16 / sizeof(T);
-    if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(dy) && aligned16(dx)) {
-        gdb_pointwise_blocks<T, V>(dx, x, dy, s, b - through);
-    } else {
-        gdb_pointwise_blocks<T, 1>(dx, x, dy, s, b - through);
-    }
+    const bool conv_block = through > before;
+    gdb_block<T>(dx, partial, x, dy, weight, bias, s, conv_block, conv_block ? before : b - through, ring);
 }
 
 struct Geometry {

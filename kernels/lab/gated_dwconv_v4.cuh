@@ -201,26 +201,17 @@ __device__ void gd_forward_units_v4(T* __restrict__ out, const T* __restrict__ x
     // Staged for k = 7 only (MambaOut's size): each staged k costs 8 kernel bodies per dtype in the fatbin; other k
     // take the register-only rolling column, correct and about 1.5-2x slower.
     const bool staged = GD_STAGED && U > 1 && s.k == GD_SMEM_K;
-    const long long conv_blocks = staged ? s.staged_blocks() : (s.conv_threads() + GD_BLOCK - 1) / GD_BLOCK;
-    const long long item = blockIdx.x;
-    if (item < conv_blocks) {
-        if (staged) {
-            gd_conv_staged_cw<T, GD_SMEM_K>(out, x, weight, bias, s, item, ring);
-            return;
-        }
-        const long long t = item * GD_BLOCK + threadIdx.x;
-        if (t >= s.conv_threads()) return;
-        switch (s.k) {
-            case 1: gd_conv_column<T, 1>(out, x, weight, bias, s, t); break;
-            case 3: gd_conv_column<T, 3>(out, x, weight, bias, s, t); break;
-            case 5: gd_conv_column<T, 5>(out, x, weight, bias, s, t); break;
-            case 7: gd_conv_column<T, 7>(out, x, weight, bias, s, t); break;
-            default: gd_conv_direct<T>(out, x, weight, bias, s, t); break;
-        }
+    if (!staged) {   // every other shape took the column path, which the mainline still has
+        gd_forward_units<T, U>(out, x, weight, bias, s);
         return;
     }
-    // Pointwise blocks walk their items grid-stride: the geometry counts them for 16-byte units, and a misaligned
-    // x or out (one channel per unit, and the column path's fewer conv blocks) needs more of them.
+    const long long conv_blocks = s.staged_blocks(), item = blockIdx.x;
+    if (item < conv_blocks) {
+        gd_conv_staged_cw<T, GD_SMEM_K>(out, x, weight, bias, s, item, ring);
+        return;
+    }
+    // Pointwise blocks walk their items grid-stride: the grid also covers the column path a misaligned x or out
+    // would take, so there are spare blocks.
     const long long pw_units = (long long)s.N * s.H * s.W * ((s.hidden - s.conv) / U);
     const long long pw_items = (pw_units + GD_PW_UNITS - 1) / GD_PW_UNITS;
     for (long long pi = item - conv_blocks; pi < pw_items; pi += gridDim.x - conv_blocks) gd_pointwise<T, U>(out, x, s, pi);

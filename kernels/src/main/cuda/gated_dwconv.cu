@@ -637,6 +637,30 @@ __device__ void gdb_pointwise_blocks(T* __restrict__ dx, const T* __restrict__ x
     for (long long pi = first; pi < items; pi += gridDim.x - s.conv_blocks()) gdb_pointwise<T, U>(dx, x, dy, s, pi);
 }
 
+// One block's work: conv block `index` of s.conv_blocks(), or pointwise block `index` of gridDim.x - s.conv_blocks()
+// (which block does which is the caller's grid order: conv blocks first here; the lab also interleaves them).
+template <typename T>
+__device__ __forceinline__ void gdb_block(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
+                                          const T* __restrict__ dy, const float* __restrict__ weight,
+                                          const float* __restrict__ bias, const GdbShape& s, bool conv_block,
+                                          long long index, float* ring) {
+    if (conv_block) {
+        switch (s.k) {
+            case 1: gdb_conv_block<T, 1>(dx, partial, x, dy, weight, bias, s, index, ring); break;
+            case 3: gdb_conv_block<T, 3>(dx, partial, x, dy, weight, bias, s, index, ring); break;
+            case 5: gdb_conv_block<T, 5>(dx, partial, x, dy, weight, bias, s, index, ring); break;
+            default: gdb_conv_block<T, 7>(dx, partial, x, dy, weight, bias, s, index, ring); break;
+        }
+        return;
+    }
+    constexpr int V = 16 / sizeof(T);
+    if (s.hidden % V == 0 && s.conv % V == 0 && aligned16(x) && aligned16(dy) && aligned16(dx)) {
+        gdb_pointwise_blocks<T, V>(dx, x, dy, s, index);
+    } else {
+        gdb_pointwise_blocks<T, 1>(dx, x, dy, s, index);
+    }
+}
+
 template <typename T>
 __device__ void gdb_backward(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
                              const T* __restrict__ dy, const float* __restrict__ weight,
@@ -645,21 +669,8 @@ __device__ void gdb_backward(T* __restrict__ dx, float* __restrict__ partial, co
     __shared__ __align__(16) float ring[GDB_RING * gdb_slot_floats(GDB_MAX_K)];
     const GdbShape s(N, H, W, hidden, conv, k, act, strip_rows, splits);
     const long long block = blockIdx.x;
-    if (block < s.conv_blocks()) {
-        switch (k) {
-            case 1: gdb_conv_block<T, 1>(dx, partial, x, dy, weight, bias, s, block, ring); break;
-            case 3: gdb_conv_block<T, 3>(dx, partial, x, dy, weight, bias, s, block, ring); break;
-            case 5: gdb_conv_block<T, 5>(dx, partial, x, dy, weight, bias, s, block, ring); break;
-            default: gdb_conv_block<T, 7>(dx, partial, x, dy, weight, bias, s, block, ring); break;
-        }
-        return;
-    }
-    constexpr int V = 16 / sizeof(T);
-    if (hidden % V == 0 && conv % V == 0 && aligned16(x) && aligned16(dy) && aligned16(dx)) {
-        gdb_pointwise_blocks<T, V>(dx, x, dy, s, block - s.conv_blocks());
-    } else {
-        gdb_pointwise_blocks<T, 1>(dx, x, dy, s, block - s.conv_blocks());
-    }
+    if (block < s.conv_blocks()) gdb_block<T>(dx, partial, x, dy, weight, bias, s, true, block, ring);
+    else gdb_block<T>(dx, partial, x, dy, weight, bias, s, false, block - s.conv_blocks(), ring);
 }
 
 extern "C" __global__ void __launch_bounds__(GDB_BLOCK, 2) gated_dwconv_backward_f32(float* __restrict__ dx,

@@ -17,7 +17,6 @@ import dev.mambaout.runtime.exec.Precision;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -40,14 +39,9 @@ import java.util.concurrent.Future;
 public final class ScalingTimer {
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>(Map.of("--models", "femto", "--gpus", "1,2,4,8", "--per-gpu-batch", "128",
-                "--img-size", "224", "--backend", "panama", "--precision", "bf16", "--warmup", "10", "--reps", "30"));
-        for (int i = 0; i < args.length; i += 2) {
-            if (!o.containsKey(args[i]) || i + 1 >= args.length) {
-                throw new IllegalArgumentException("ScalingTimer: unknown option or missing value at '" + args[i] + "'; options " + o.keySet());
-            }
-            o.put(args[i], args[i + 1]);
-        }
+        Map<String, String> o = TrainTimer.options("ScalingTimer", Map.of("--models", "femto", "--gpus", "1,2,4,8",
+                "--per-gpu-batch", "128", "--img-size", "224", "--backend", "panama", "--precision", "bf16", "--warmup", "10",
+                "--reps", "30"), args);
         int batch = Integer.parseInt(o.get("--per-gpu-batch")), size = Integer.parseInt(o.get("--img-size"));
         int warmup = Integer.parseInt(o.get("--warmup")), reps = Integer.parseInt(o.get("--reps"));
         if (reps < 10) throw new IllegalArgumentException("ScalingTimer: --reps must be >= 10 for the p10/p90, got " + reps);

@@ -36,15 +36,9 @@ import java.util.Random;
 public final class TrainTimer {
 
     public static void main(String[] args) {
-        Map<String, String> o = new LinkedHashMap<>(Map.of("--models", "femto", "--batch", "128", "--img-size", "224",
+        Map<String, String> o = options("TrainTimer", Map.of("--models", "femto", "--batch", "128", "--img-size", "224",
                 "--in-chans", "3", "--num-classes", "1000", "--backend", "panama", "--precision", "bf16", "--warmup", "10",
-                "--reps", "30", "--profile", "0"));
-        for (int i = 0; i < args.length; i += 2) {
-            if (!o.containsKey(args[i]) || i + 1 >= args.length) {
-                throw new IllegalArgumentException("TrainTimer: unknown option or missing value at '" + args[i] + "'; options " + o.keySet());
-            }
-            o.put(args[i], args[i + 1]);
-        }
+                "--reps", "30", "--profile", "0"), args);
         int batch = Integer.parseInt(o.get("--batch")), size = Integer.parseInt(o.get("--img-size"));
         int inChans = Integer.parseInt(o.get("--in-chans")), classes = Integer.parseInt(o.get("--num-classes"));
         int warmup = Integer.parseInt(o.get("--warmup")), reps = Integer.parseInt(o.get("--reps"));
@@ -64,6 +58,18 @@ public final class TrainTimer {
             }
         }
         if (failed > 0) System.exit(1);
+    }
+
+    /** {@code --name value} pairs over {@code defaults}; an unknown name or a missing value is refused naming the tool. */
+    static Map<String, String> options(String tool, Map<String, String> defaults, String[] args) {
+        Map<String, String> o = new LinkedHashMap<>(defaults);
+        for (int i = 0; i < args.length; i += 2) {
+            if (!o.containsKey(args[i]) || i + 1 >= args.length) {
+                throw new IllegalArgumentException(tool + ": unknown option or missing value at '" + args[i] + "'; options " + o.keySet());
+            }
+            o.put(args[i], args[i + 1]);
+        }
+        return o;
     }
 
     private static void time(Device device, String model, int batch, int size, int inChans, int classes, Precision precision,
