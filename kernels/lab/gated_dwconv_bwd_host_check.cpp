@@ -49,6 +49,7 @@ template <typename T> inline T gd_from_float(float v);
 template <> inline float gd_from_float<float>(float v) { return v; }
 template <> inline __nv_bfloat16 gd_from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 using std::min;
+#include "../src/main/cuda/erf_fast.cuh"   // the section's GELU (host branch: exp2f)
 
 #include SECTION
 

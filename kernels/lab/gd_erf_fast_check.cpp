@@ -1,4 +1,4 @@
-// Host check of v7b's erf (gd_erf_fast.cuh) on 2^24 inputs: GELU(v) = 0.5 v (1 + erf(v / sqrt 2)) for v evenly
+// Host check of v7b's erf (erf_fast.cuh) on 2^24 inputs: GELU(v) = 0.5 v (1 + erf(v / sqrt 2)) for v evenly
 // spaced over [-8, 8) (step 2^-20), with the fast erf against the mainline's formula on erff (glibc's here; CUDA's
 // erff is within 2 ulp of it), both in f32, against GELU in double. The GPU's ex2.approx.ftz has a relative error
 // (PTX ISA: about 2 ulp); it is bounded here by evaluating erfc(t) (1 - 2^-22) and (1 + 2^-22) as well.
@@ -13,7 +13,7 @@
 #include <cstring>
 #define __host__
 #define __device__
-#include "gd_erf_fast.cuh"
+#include "../src/main/cuda/erf_fast.cuh"
 
 static uint16_t bf16(float f) {
     uint32_t u; memcpy(&u, &f, 4);
@@ -35,7 +35,7 @@ int main() {
         const float em = erff(x);
         const float gm = 0.5f * v * (1.0f + em);
         float gf[3], ef[3];
-        const float t = fminf(fabsf(x), 3.92f), q = gd_erfc_log2(t);
+        const float t = fminf(fabsf(x), 3.92f), q = erfc_log2_fast(t);
         for (int s = 0; s < 3; s++) {   // exact exp2, then ex2's error at either bound
             const float e = exp2f(q) * (s == 0 ? 1.0f : s == 1 ? 1.0f - 0x1p-22f : 1.0f + 0x1p-22f);
             ef[s] = copysignf(1.0f - e, x);

@@ -23,8 +23,10 @@
 // Vector units for the pointwise part (16 bytes: 4 f32 or 8 bf16 channels) when hidden and conv are multiples of the
 // unit and x, out are 16-byte aligned; one channel per unit otherwise.
 // Where it stands (H200, lab round 7, at the batch-256 shapes): the rings kernel at 52-70% of copy bandwidth in f32
-// and 29-45% in bf16, issue-bound: see NOTES.md for what is left (erf, the halo loads) and what would lift it.
+// and 29-45% in bf16, issue-bound: see NOTES.md for what is left (the halo loads) and what would lift it. GELU's erf
+// is erf_fast (half of erff's instructions: 8-10% at those shapes, lab round 7).
 #include "common.cuh"
+#include "erf_fast.cuh"
 #include <cuda_bf16.h>
 #include <cstdint>
 
@@ -49,7 +51,7 @@ constexpr int GD_PW_UNITS = GD_BLOCK * GD_PW_UNROLL;
 __host__ __device__ constexpr int gd_ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 __device__ __forceinline__ float gd_act(float v, int act) {
-    return act == 0 ? 0.5f * v * (1.0f + erff(v * 0.70710678f)) : v / (1.0f + expf(-v));
+    return act == 0 ? 0.5f * v * (1.0f + erf_fast(v * 0.70710678f)) : v / (1.0f + expf(-v));
 }
 
 __device__ __forceinline__ float gd_to_float(float v) { return v; }
@@ -411,7 +413,7 @@ __host__ __device__ constexpr int gdb_slot_floats(int k) {   // c row + dconv ro
 // act(v) and act'(v) together (one erf or exp).
 __device__ __forceinline__ void gdb_act2(float v, int act, float& a, float& da) {
     if (act == 0) {
-        const float phi = 0.5f * (1.0f + erff(v * 0.70710678f));
+        const float phi = 0.5f * (1.0f + erf_fast(v * 0.70710678f));
         a = v * phi;
         da = phi + v * 0.39894228f * expf(-0.5f * v * v);
     } else {

@@ -147,6 +147,12 @@ public final class KernelCatalog {
     public static final KernelSpec DROPPATH_BACKWARD_F32 = dropPathBackward("f32");
     public static final KernelSpec DROPPATH_BACKWARD_BF16 = dropPathBackward("bf16");
 
+    // The stem's first conv fused with its LayerNorm and act, inference (stem.cu): x [N, C, H, W] f32 -> out [N, Ho,
+    // Wo, Co] f32 or bf16; packed = StemKernels.pack (taps x width, bias, gamma, beta); one kernel per channel width
+    // c<width> >= Co; norm 0/1, act 0 = GELU, 1 = SiLU. Geometry and shared memory: StemKernels.
+    public static final List<KernelSpec> STEM_CONV_FORWARD_F32 = stems("f32");
+    public static final List<KernelSpec> STEM_CONV_FORWARD_BF16 = stems("bf16");
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -172,6 +178,9 @@ public final class KernelCatalog {
                 DROPPATH_BACKWARD_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
+        for (KernelSpec s : concat(STEM_CONV_FORWARD_F32, STEM_CONV_FORWARD_BF16)) {
+            if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
+        }
         BY_NAME = Collections.unmodifiableMap(m);
     }
 
@@ -184,6 +193,30 @@ public final class KernelCatalog {
         KernelSpec s = BY_NAME.get(name);
         if (s == null) throw new IllegalArgumentException("no kernel named '" + name + "'; known: " + BY_NAME.keySet());
         return s;
+    }
+
+    /** The stem kernel writing bf16 (else f32) compiled for channel width {@code width} ({@link StemKernels#width}). */
+    public static KernelSpec stemConvForward(boolean bf16, int width) {
+        for (KernelSpec s : bf16 ? STEM_CONV_FORWARD_BF16 : STEM_CONV_FORWARD_F32) {
+            if (s.name().endsWith("_c" + width)) return s;
+        }
+        throw new IllegalArgumentException("no stem kernel of width " + width + " (" + StemKernels.widths() + ")");
+    }
+
+    private static List<KernelSpec> stems(String type) {
+        List<KernelSpec> l = new ArrayList<>();
+        for (int w : StemKernels.widths()) {
+            l.add(spec("stem", "stem_conv_forward_" + type + "_c" + w, "out", PTR, "x", PTR, "packed", PTR, "N", I32,
+                    "C", I32, "H", I32, "W", I32, "Ho", I32, "Wo", I32, "Co", I32, "stride", I32, "pad", I32,
+                    "norm", I32, "act", I32, "eps", F32));
+        }
+        return List.copyOf(l);
+    }
+
+    private static List<KernelSpec> concat(List<KernelSpec> a, List<KernelSpec> b) {
+        List<KernelSpec> l = new ArrayList<>(a);
+        l.addAll(b);
+        return l;
     }
 
     private static KernelSpec gatedDwConv(String type) {

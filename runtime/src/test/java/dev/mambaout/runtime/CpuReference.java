@@ -13,7 +13,7 @@ import dev.mambaout.graph.ops.ActBackward;
 import dev.mambaout.graph.ops.Activation;
 
 /**
- * CPU references of the im2col, col2im, act (forward and backward) and head kernels: one-op graphs on the float64
+ * CPU references of the im2col, col2im, act (forward and backward), stem and head kernels: one-op graphs on the float64
  * CpuExecutor (a backward op read off an Autodiff graph), im2col as the plain gather its definition states (row
  * (n*Ho + oy)*Wo + ox, column (ky*k + kx)*C + c, zeros outside and past k*k*C) and col2im as its adjoint.
  */
@@ -55,6 +55,26 @@ final class CpuReference {
         Tensor tw = g.parameter("w", cout, cin, k, k), tb = g.parameter("b", cout);
         Tensor out = g.output(g.conv2d(tx, tw, tb, stride, padding));
         return run(g.build(), out, new Bindings().put(tx, x).put(tw, weight).put(tb, bias));
+    }
+
+    /**
+     * The stem's first conv as the graph builds it, in float64: x NCHW [n,cin,h,w] -> NhwcOf -> conv(k, stride,
+     * padding) -> LayerNorm over the channels (when gamma is not null) -> act, NHWC out.
+     */
+    static double[] stem(float[] x, int n, int cin, int h, int w, float[] weight, float[] bias, float[] gamma,
+                         float[] beta, int cout, int k, int stride, int padding, double eps, Activation act) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("x", n, cin, h, w);
+        Tensor tw = g.parameter("w", cout, cin, k, k), tb = g.parameter("b", cout);
+        Tensor t = g.conv2d(g.nchwToNhwc(tx), tw, tb, stride, padding);
+        Bindings b = new Bindings().put(tx, x).put(tw, weight).put(tb, bias);
+        if (gamma != null) {
+            Tensor tg = g.parameter("g", cout), tbe = g.parameter("be", cout);
+            t = g.layerNorm(t, tg, tbe, eps);
+            b.put(tg, gamma).put(tbe, beta);
+        }
+        Tensor out = g.output(g.activation(t, act));
+        return run(g.build(), out, b);
     }
 
     static double[] activation(float[] x, Activation act) {

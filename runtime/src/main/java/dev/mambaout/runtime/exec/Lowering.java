@@ -16,6 +16,7 @@ import dev.mambaout.graph.ops.NchwToNhwc;
 import dev.mambaout.graph.ops.Op;
 import dev.mambaout.kernels.GatedDwConvKernels;
 import dev.mambaout.kernels.Im2colKernels;
+import dev.mambaout.kernels.StemKernels;
 import dev.mambaout.natives.blas.CudaDataType;
 import dev.mambaout.natives.blas.Epilogue;
 import dev.mambaout.natives.blas.LtMatmul;
@@ -28,12 +29,14 @@ import dev.mambaout.runtime.launch.GatedDwConvLaunch;
 import dev.mambaout.runtime.launch.Im2colLaunch;
 import dev.mambaout.runtime.launch.LayerNormLaunch;
 import dev.mambaout.runtime.launch.MeanHwLayerNormLaunch;
+import dev.mambaout.runtime.launch.StemLaunch;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -43,7 +46,9 @@ import java.util.function.Function;
  * reads and writes (so memory is planned over what will actually run, scratch buffers included) and the weights it
  * needs in the layout its kernel reads. The fusions:
  * <ul>
- *   <li>{@code NchwToNhwc -> Conv2d}: the stem's im2col reads the user's NCHW float batch directly;</li>
+ *   <li>{@code NchwToNhwc -> Conv2d(3x3) [-> LayerNorm] -> Act}: the stem's first conv, its norm and act in one kernel
+ *       from the user's NCHW float batch (stem.cu), where its channels fit one of the kernel's widths;</li>
+ *   <li>{@code NchwToNhwc -> Conv2d} otherwise: the stem's im2col reads the user's NCHW float batch directly;</li>
  *   <li>{@code Conv2d}: im2col, then one GEMM with the bias epilogue;</li>
  *   <li>{@code Linear [-> LayerScale] [-> Add]}: one GEMM with the bias epilogue; LayerScale folded into the weight
  *       and bias at upload; the residual add as C with beta = 1;</li>
@@ -144,7 +149,7 @@ final class Lowering {
                     throw unsupported(op, "an NCHW input must feed exactly one Conv2d (the stem), which reads it directly");
                 }
                 done.add(c);
-                conv(c, n.x(), true);
+                if (!fusedStem(c, n.x())) conv(c, n.x(), true);
             }
             case Conv2d c -> conv(c, c.x(), false);
             case Linear l -> linear(l);
@@ -186,6 +191,46 @@ final class Lowering {
                 b -> launch(nchw ? Im2colLaunch.prepareNchw(b.modules(), b.act(col), b.act(in), k, stride, pad)
                         : Im2colLaunch.prepareNhwc(b.modules(), b.act(col), b.act(in), k, stride, pad))));
         gemm(c.out().name() + " conv", col, packed, bias, null, out, rows, colStride, co);
+    }
+
+    /**
+     * The stem's first conv with its LayerNorm (official models) and act as one step, when the conv's output feeds
+     * only them: the conv and norm outputs never reach memory. False (nothing lowered) for any other shape.
+     */
+    private boolean fusedStem(Conv2d c, Tensor x) {
+        int[] w = c.weight().shape().dims();    // [Co, Ci, k, k]
+        int co = w[0], ci = w[1];
+        if (!StemKernels.supports(ci, co, w[2])) return false;
+        Tensor t = c.out();
+        Op next = soleConsumer(t);
+        LayerNorm norm = null;
+        if (next instanceof LayerNorm n && n.x() == t) {
+            norm = n;
+            t = n.out();
+            next = soleConsumer(t);
+        }
+        if (!(next instanceof Act a) || a.x() != t) return false;
+        if (norm != null) done.add(norm);
+        done.add(a);
+        Buffer in = buffer(x), out = buffer(a.out());
+        String wName = c.weight().name(), bName = c.bias().name();
+        String gName = norm == null ? null : norm.weight().name(), betaName = norm == null ? null : norm.bias().name();
+        int width = StemKernels.width(co);
+        Weight packed = weight(wName + ":stem" + (norm == null ? "" : "+" + gName), DType.F32,
+                Shape.of(StemKernels.packedLength(ci, width)),
+                src -> StemKernels.pack(src.values(wName), src.values(bName), gName == null ? null : src.values(gName),
+                        betaName == null ? null : src.values(betaName), co, ci));
+        boolean normed = norm != null;
+        double eps = normed ? norm.eps() : 0;
+        int stride = c.stride(), pad = c.padding();
+        var fn = a.fn();
+        long outputs = out.shape().numel();
+        String what = " stem conv" + (normed ? "+layernorm+" : "+") + fn.name().toLowerCase(Locale.ROOT);
+        steps.add(new Step(a.out().name() + what, "stem_conv_forward", List.of(in), List.of(out), in.bytes() + out.bytes() + packed.bytes(),
+                2.0 * outputs * ci * StemKernels.KERNEL_SIZE * StemKernels.KERNEL_SIZE + (normed ? 18.0 : 10.0) * outputs,
+                b -> launch(StemLaunch.prepare(b.modules(), b.act(out), b.act(in), b.weight(packed), co, stride, pad,
+                        normed, eps, fn))));
+        return true;
     }
 
     private void linear(Linear l) {
@@ -377,7 +422,7 @@ final class Lowering {
     private void act(Act a) {
         Buffer x = buffer(a.x()), out = buffer(a.out());
         var fn = a.fn();
-        steps.add(new Step(a.out().name() + " " + fn.name().toLowerCase(java.util.Locale.ROOT), "act_forward",
+        steps.add(new Step(a.out().name() + " " + fn.name().toLowerCase(Locale.ROOT), "act_forward",
                 List.of(x), List.of(out), x.bytes() + out.bytes(), 10.0 * x.shape().numel(),
                 b -> launch(ActLaunch.prepare(b.modules(), b.act(out), b.act(x), fn))));
     }

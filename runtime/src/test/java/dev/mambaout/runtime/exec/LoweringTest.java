@@ -195,6 +195,43 @@ class LoweringTest {
         assertTrue(p.peakBytes() < p.totalBytes(), "memory is reused: peak " + p.peakBytes() + " < total " + p.totalBytes());
     }
 
+    /** The official stem (conv -> LN -> GELU -> conv -> LN), or timm's `_rw` one without the middle LN. */
+    private static Graph stem(int mid, boolean midNorm) {
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        Tensor x = g.input("input", 2, 3, 17, 13);
+        Tensor h = g.conv2d(g.nchwToNhwc(x), g.parameter("stem.w", mid, 3, 3, 3), g.parameter("stem.b", mid), 2, 1);
+        if (midNorm) h = g.layerNorm(h, g.parameter("stem.n.w", mid), g.parameter("stem.n.b", mid), 1e-6);
+        h = g.gelu(h);
+        h = g.conv2d(h, g.parameter("stem.w2", 16, mid, 3, 3), g.parameter("stem.b2", 16), 2, 1);
+        g.output(g.layerNorm(h, g.parameter("stem.n2.w", 16), g.parameter("stem.n2.b", 16), 1e-6));
+        return g.build();
+    }
+
+    @Test
+    void fusesTheStemsFirstConvWithItsNormAndAct() {
+        for (boolean midNorm : new boolean[] {true, false}) {
+            Lowering.Result r = Lowering.lower(stem(24, midNorm), Precision.BF16);
+            List<String> kernels = r.steps().stream().map(s -> s.kernel().split(" ")[0]).toList();
+            assertEquals(List.of("stem_conv_forward", "im2col_nhwc", "cublasLtMatmul", "layernorm_forward"), kernels);
+            Lowering.Step first = r.steps().get(0);
+            assertEquals(List.of(r.inputs().get(0)), first.reads(), "reads the user's NCHW batch");
+            assertEquals(DType.BF16, first.writes().get(0).dtype(), "writes the act's output, the next conv's operand");
+            assertEquals(List.of(2, 9, 7, 24), List.of(first.writes().get(0).shape().dims()[0],
+                    first.writes().get(0).shape().dims()[1], first.writes().get(0).shape().dims()[2],
+                    first.writes().get(0).shape().dims()[3]));
+            String key = midNorm ? "stem.w:stem+stem.n.w" : "stem.w:stem";
+            assertTrue(r.weights().stream().anyMatch(w -> w.key().equals(key) && w.shape().numel() == (27 + 3) * 24),
+                    "packed taps, bias, gamma, beta at width 24: " + r.weights().stream().map(Lowering.Weight::key).toList());
+            assertTrue(r.buffers().values().stream().noneMatch(b -> b.name().contains("im2col") && b.shape().dim(1) == 32),
+                    "no im2col of the NCHW batch");
+        }
+        // 80 channels are past the widest kernel (64): the unfused steps.
+        List<String> wide = Lowering.lower(stem(80, true), Precision.BF16).steps().stream()
+                .map(s -> s.kernel().split(" ")[0]).toList();
+        assertEquals(List.of("im2col_nchw", "cublasLtMatmul", "layernorm_forward", "act_forward", "im2col_nhwc",
+                "cublasLtMatmul", "layernorm_forward"), wide);
+    }
+
     @Test
     void refusesWhatItCannotFuseByName() {
         GraphBuilder g = new GraphBuilder(DType.F32);
