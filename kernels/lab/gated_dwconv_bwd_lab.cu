@@ -1,14 +1,13 @@
 // Kernel lab for gated_dwconv's backward (gated_dwconv_backward_{f32,bf16} + gated_dwconv_backward_reduce): numbered
 // variants, a check against the double reference of gated_dwconv_bwd_ref.h on random odd shapes with every output
 // poisoned, and a timing loop (3 warm-ups, median of 20, L2 flushed by a 256 MB memset before each run) at MambaOut's
-// batch-256 shapes against the measured copy floor. v1 IS the mainline (the mainline source is included, not copied).
-//   v1: the mainline: conv blocks (528 target: 2 per SM x 2 waves, grid-striding over units) numbered first, then the
-//       pointwise blocks. The block scheduler hands out blocks in index order, so the pointwise blocks (62% of the
-//       bytes at conv/hidden = 3/8, memory-bound) start only as the conv blocks (issue-bound) drain: the two parts
-//       run one after the other.
-//   v2: the same blocks, interleaved: block b of T is conv block floor(b C / T) when floor((b + 1) C / T) grows at b,
-//       else pointwise block b - floor((b + 1) C / T); every SM then holds a mix, so the pointwise loads stream
-//       while the conv blocks issue their FMAs. The work of each block, and so every output bit, is v1's.
+// batch-256 shapes against the measured copy floor. The mainline source is included, not copied.
+//   v1: rows through registers (the mainline of lab round 1, and still its path for unaligned shapes): a row is
+//       loaded one step ahead into registers, cooked (dy * act(g), dy * act'(g)) into the block's ring after the
+//       step's FMAs, one barrier per row. Conv blocks (528 target: 2 per SM x 2 waves) first, then pointwise blocks.
+//   v2: the mainline (round 2): where x and dy allow 16-byte copies, rows stream with cp.async into a raw ring 3
+//       rows ahead in bf16 (1 in f32), each row cooked from shared memory one step ahead; same arithmetic, so v2 ==
+//       v1 bit for bit. (Round 1's v2, the same blocks interleaved in the grid, measured 0.75-0.94x: NOTES.md.)
 //
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/gdb_lab kernels/lab/gated_dwconv_bwd_lab.cu
 //   /tmp/gdb_lab --check    # validate v1 and v2 (and v2 == v1 bit for bit)
@@ -21,16 +20,15 @@
 
 // ---------------------------------------------------------------- variants
 template <typename T>
-__global__ void __launch_bounds__(GDB_BLOCK, 2) gdb_v2(T* __restrict__ dx, float* __restrict__ partial,
+__global__ void __launch_bounds__(GDB_BLOCK, 2) gdb_v1(T* __restrict__ dx, float* __restrict__ partial,
         const T* __restrict__ x, const T* __restrict__ dy, const float* __restrict__ weight,
         const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act, int strip_rows,
         int splits) {
     __shared__ __align__(16) float ring[GDB_RING * gdb_slot_floats(GDB_MAX_K)];
     const GdbShape s(N, H, W, hidden, conv, k, act, strip_rows, splits);
-    const long long total = gridDim.x, C = s.conv_blocks(), b = blockIdx.x;
-    const long long before = b * C / total, through = (b + 1) * C / total;
-    const bool conv_block = through > before;
-    gdb_block<T>(dx, partial, x, dy, weight, bias, s, conv_block, conv_block ? before : b - through, ring);
+    const long long b = blockIdx.x;
+    if (b < s.conv_blocks()) gdb_block<T>(dx, partial, x, dy, weight, bias, s, true, b, ring, nullptr, false);
+    else gdb_block<T>(dx, partial, x, dy, weight, bias, s, false, b - s.conv_blocks(), ring, nullptr, false);
 }
 
 struct Geometry {
@@ -52,8 +50,8 @@ template <typename T>
 static void launch(int v, T* dx, float* partial, float* dw, float* db, const T* x, const T* dy, const float* w,
                    const float* b, int N, int H, int W, int hidden, int conv, int k, int act) {
     const Geometry g = geometry(N, H, W, hidden, conv, k, sizeof(T));
-    if (v == 2) {
-        gdb_v2<T><<<g.grid, GDB_BLOCK>>>(dx, partial, x, dy, w, b, N, H, W, hidden, conv, k, act, g.strip_rows, g.splits);
+    if (v == 1) {
+        gdb_v1<T><<<g.grid, GDB_BLOCK>>>(dx, partial, x, dy, w, b, N, H, W, hidden, conv, k, act, g.strip_rows, g.splits);
     } else if constexpr (sizeof(T) == 4) {
         gated_dwconv_backward_f32<<<g.grid, GDB_BLOCK>>>(dx, partial, x, dy, w, b, N, H, W, hidden, conv, k, act,
                                                           g.strip_rows, g.splits);

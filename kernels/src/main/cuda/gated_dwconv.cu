@@ -381,8 +381,10 @@ extern "C" __global__ void __launch_bounds__(GDR_BLOCK, 2) gated_dwconv_forward_
 //        8 columns), units s, s + splits, ...; warp w = column x0 + w, lane = channel. Input rows stream through a
 //        ring of GDB_RING slots in shared memory (f32), each slot holding for one row: c over the band's columns with
 //        the k-1 halo, dconv = dy * act(g) over the same columns (zero outside the image), and dy * act'(g) over the
-//        band's own 8 columns. A row is loaded into registers one step ahead (the loads overlap this step's FMAs) and
-//        stored into its slot after them; one barrier per row. Each thread keeps its channel's k*k weights and two
+//        band's own 8 columns. Where x and dy allow 16-byte copies (hidden, conv multiples of 16 bytes, aligned
+//        pointers) rows stream with cp.async into a second, raw ring (bf16: 4 rows, 3 in flight; f32: 2) and each
+//        is cooked from there one step ahead (lab round 2: the row loads no longer wait inside the step); otherwise
+//        a row is loaded into registers one step ahead and stored into its slot after the FMAs. One barrier per row. Each thread keeps its channel's k*k weights and two
 //        sets of k rolling accumulators (the forward conv v, and dc), as the forward's rolling column does; the row
 //        that closes (k - 1 rows behind the input) gives dg and dc, stored straight to dx. The weight gradient of that
 //        closed row: warp w < k accumulates tap row ky = w over the 8 columns (k accumulators per thread, reading
@@ -409,6 +411,12 @@ static_assert(GDB_BAND > GDB_MAX_K - 1 + 1, "one warp beyond the tap rows takes 
 __host__ __device__ constexpr int gdb_slot_floats(int k) {   // c row + dconv row (band + halo), dy*act'(g) own columns
     return 2 * (GDB_BAND + k - 1) * GDB_CHUNK + GDB_BAND * GDB_CHUNK;
 }
+// The raw ring of the cp.async path: a row's c, g and dy as loaded, [3][band + halo][chunk] of T per slot. bf16
+// keeps 4 rows (3 in flight while one is cooked), f32 2 (its rows are twice the bytes; both rings stay within the 48 KB
+// of static shared memory beside the cooked ring's 36 KB).
+constexpr int GDB_PIX_MAX = GDB_BAND + GDB_MAX_K - 1;
+constexpr int GDB_RAW_ELEMS = 3 * GDB_PIX_MAX * GDB_CHUNK;
+template <typename T> __host__ __device__ constexpr int gdb_raw_slots() { return sizeof(T) == 2 ? 4 : 2; }
 
 // act(v) and act'(v) together (one erf or exp).
 __device__ __forceinline__ void gdb_act2(float v, int act, float& a, float& da) {
@@ -435,10 +443,11 @@ struct GdbShape {
     __device__ long long conv_blocks() const { return (long long)chunks * splits; }
 };
 
-template <typename T, int K>
-__device__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
-                               const T* __restrict__ dy, const float* __restrict__ weight,
-                               const float* __restrict__ bias, const GdbShape& s, long long block, float* ring) {
+template <typename T, int K, bool ASYNC>
+__device__ __noinline__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
+                                            const T* __restrict__ dy, const float* __restrict__ weight,
+                                            const float* __restrict__ bias, const GdbShape s, long long block,
+                                            float* ring, T* raw) {
     constexpr int P = K / 2, PIX = GDB_BAND + K - 1, SLOT = gdb_slot_floats(K);
     constexpr int C_OFS = 0, D_OFS = PIX * GDB_CHUNK, G_OFS = 2 * PIX * GDB_CHUNK;
     constexpr int FILL = (PIX + GDB_BAND - 1) / GDB_BAND;   // halo pixels per warp and row
@@ -501,6 +510,58 @@ __device__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, 
             }
         };
 
+        const int rows_of_unit = y1 - y0 + 2 * P;
+        // The cp.async path (ASYNC): row tt's c, g, dy go to raw slot tt mod RAWS in 16-byte pieces, zero-filled
+        // outside the image and past conv; `cook` then turns a landed raw row into its ring slot as store_row does.
+        // Each thread copies the same pieces of every row (PT of them: bf16 k = 7 has 168 pieces for 256 threads):
+        // their column, source and slot offsets are fixed per unit, only the row moves.
+        constexpr int RAWS = gdb_raw_slots<T>(), VE = 16 / (int)sizeof(T), Q = GDB_CHUNK / VE;
+        constexpr int PIECES = 3 * PIX * Q, PT = (PIECES + GDB_BLOCK - 1) / GDB_BLOCK;
+        const T* psrc[PT];
+        int pdst[PT], pstride[PT];
+        bool pok[PT];
+        #pragma unroll
+        for (int j = 0; j < PT; j++) {
+            const int i = threadIdx.x + j * GDB_BLOCK;
+            const int tensor = i / (PIX * Q), px = i / Q % PIX, q = i % Q;
+            const int xx = x0 - P + px, ch = chunk * GDB_CHUNK + q * VE;
+            pok[j] = i < PIECES && xx >= 0 && xx < s.W && ch < s.conv;
+            const int xc = pok[j] ? xx : 0;
+            psrc[j] = tensor == 2 ? dyimg + xc * s.hidden + plain + ch : ximg + xc * xs + (tensor == 0 ? s.hidden : 0) + plain + ch;
+            pstride[j] = (tensor == 2 ? s.hidden : xs) * s.W;   // one image row
+            pdst[j] = i < PIECES ? (tensor * GDB_PIX_MAX + px) * GDB_CHUNK + q * VE : -1;
+        }
+        auto issue_raw = [&](int tt) {
+            const int iy = y0 - P + tt;
+            if (tt < rows_of_unit) {
+                T* slot = raw + (tt % RAWS) * GDB_RAW_ELEMS;
+                const bool row = iy >= 0 && iy < s.H;
+                #pragma unroll
+                for (int j = 0; j < PT; j++) {
+                    if (pdst[j] >= 0) gd_cp_async16(slot + pdst[j], psrc[j] + (row ? iy : 0) * pstride[j], row && pok[j]);
+                }
+            }
+            gd_cp_async_commit();   // an empty group past the last row keeps the wait counts uniform
+        };
+        auto cook = [&](int tt) {
+            const T* rs = raw + (tt % RAWS) * GDB_RAW_ELEMS;
+            float* slot = ring + (tt % GDB_RING) * SLOT;
+            #pragma unroll
+            for (int f = 0; f < FILL; f++) {
+                const int px = warp + f * GDB_BAND;
+                if (px < PIX) {
+                    const float vc = gd_to_float(rs[px * GDB_CHUNK + lane]);
+                    const float vg = gd_to_float(rs[(GDB_PIX_MAX + px) * GDB_CHUNK + lane]);
+                    const float vd = gd_to_float(rs[(2 * GDB_PIX_MAX + px) * GDB_CHUNK + lane]);
+                    float a, da;
+                    gdb_act2(vg, s.act, a, da);
+                    slot[C_OFS + px * GDB_CHUNK + lane] = vc;
+                    slot[D_OFS + px * GDB_CHUNK + lane] = vd * a;
+                    if (px >= P && px < P + GDB_BAND) slot[G_OFS + (px - P) * GDB_CHUNK + lane] = vd * da;
+                }
+            }
+        };
+
         float acc[K], dacc[K];   // output row y0 + m collects in [m mod K]
         #pragma unroll
         for (int i = 0; i < K; i++) {
@@ -508,8 +569,15 @@ __device__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, 
             dacc[i] = 0.0f;
         }
         const int rows = y1 - y0 + 2 * P;
-        load_row(0);
-        store_row(0);
+        if constexpr (ASYNC) {
+            for (int r = 0; r < RAWS; r++) issue_raw(r);
+            gd_cp_async_wait<RAWS - 2>();   // rows 0 and 1 landed (this thread's pieces)
+            __syncthreads();
+            cook(0);
+        } else {
+            load_row(0);
+            store_row(0);
+        }
         __syncthreads();
         // Unrolled by K so the accumulator windows move by renaming: input row tt (= u mod K) adds tap row ky of the
         // forward conv to acc[(u - ky) mod K] and of the transposed conv to dacc[(u + 1 + ky) mod K]; both close
@@ -520,7 +588,14 @@ __device__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, 
                 const int tt = step + u;
                 if (tt >= rows) break;
                 const bool next = tt + 1 < rows;
-                if (next) load_row(tt + 1);
+                if constexpr (ASYNC) {
+                    // Raw row tt + 1 is visible (waited for before the last barrier); the cooked slot it fills held
+                    // row tt - 7, last read before that barrier. The raw slot refilled held row tt, cooked then.
+                    if (next) cook(tt + 1);
+                    issue_raw(tt + RAWS);
+                } else {
+                    if (next) load_row(tt + 1);
+                }
                 const float* cur = ring + (tt % GDB_RING) * SLOT;
                 const int iy = y0 - P + tt;
                 if (iy >= 0 && iy < s.H) {   // rows outside the image are zeros: no FMAs
@@ -562,7 +637,11 @@ __device__ void gdb_conv_block(T* __restrict__ dx, float* __restrict__ partial, 
                 }
                 acc[(u + 1) % K] = b;
                 dacc[(u + 1) % K] = 0.0f;
-                if (next) store_row(tt + 1);
+                if constexpr (ASYNC) {
+                    gd_cp_async_wait<RAWS - 2>();   // raw row tt + 2, cooked in the next step, has landed
+                } else {
+                    if (next) store_row(tt + 1);
+                }
                 __syncthreads();   // row tt + 1 visible; this row's reads done before its slot is refilled
             }
         }
@@ -639,20 +718,37 @@ __device__ void gdb_pointwise_blocks(T* __restrict__ dx, const T* __restrict__ x
     for (long long pi = first; pi < items; pi += gridDim.x - s.conv_blocks()) gdb_pointwise<T, U>(dx, x, dy, s, pi);
 }
 
+template <typename T, bool ASYNC>
+__device__ __forceinline__ void gdb_conv_dispatch(T* __restrict__ dx, float* __restrict__ partial,
+                                                  const T* __restrict__ x, const T* __restrict__ dy,
+                                                  const float* __restrict__ weight, const float* __restrict__ bias,
+                                                  const GdbShape& s, long long index, float* ring, T* raw) {
+    switch (s.k) {
+        case 1: gdb_conv_block<T, 1, ASYNC>(dx, partial, x, dy, weight, bias, s, index, ring, raw); break;
+        case 3: gdb_conv_block<T, 3, ASYNC>(dx, partial, x, dy, weight, bias, s, index, ring, raw); break;
+        case 5: gdb_conv_block<T, 5, ASYNC>(dx, partial, x, dy, weight, bias, s, index, ring, raw); break;
+        default: gdb_conv_block<T, 7, ASYNC>(dx, partial, x, dy, weight, bias, s, index, ring, raw); break;
+    }
+}
+
+// Whether the conv blocks can stream rows with cp.async: 16-byte pieces of the chunk's channels (hidden and conv
+// multiples of 16 bytes, so plain is too) at 16-byte aligned x and dy. Otherwise rows go through registers.
+template <typename T>
+__device__ __forceinline__ bool gdb_async_ok(const GdbShape& s, const T* x, const T* dy) {
+    constexpr int V = 16 / sizeof(T);
+    return s.hidden % V == 0 && s.conv % V == 0 && aligned16(x) && aligned16(dy);
+}
+
 // One block's work: conv block `index` of s.conv_blocks(), or pointwise block `index` of gridDim.x - s.conv_blocks()
-// (which block does which is the caller's grid order: conv blocks first here; the lab also interleaves them).
+// (which block does which is the caller's grid order: conv blocks first). async: the conv blocks' cp.async path.
 template <typename T>
 __device__ __forceinline__ void gdb_block(T* __restrict__ dx, float* __restrict__ partial, const T* __restrict__ x,
                                           const T* __restrict__ dy, const float* __restrict__ weight,
                                           const float* __restrict__ bias, const GdbShape& s, bool conv_block,
-                                          long long index, float* ring) {
+                                          long long index, float* ring, T* raw, bool async) {
     if (conv_block) {
-        switch (s.k) {
-            case 1: gdb_conv_block<T, 1>(dx, partial, x, dy, weight, bias, s, index, ring); break;
-            case 3: gdb_conv_block<T, 3>(dx, partial, x, dy, weight, bias, s, index, ring); break;
-            case 5: gdb_conv_block<T, 5>(dx, partial, x, dy, weight, bias, s, index, ring); break;
-            default: gdb_conv_block<T, 7>(dx, partial, x, dy, weight, bias, s, index, ring); break;
-        }
+        if (async) gdb_conv_dispatch<T, true>(dx, partial, x, dy, weight, bias, s, index, ring, raw);
+        else gdb_conv_dispatch<T, false>(dx, partial, x, dy, weight, bias, s, index, ring, raw);
         return;
     }
     constexpr int V = 16 / sizeof(T);
@@ -669,10 +765,12 @@ __device__ void gdb_backward(T* __restrict__ dx, float* __restrict__ partial, co
                              const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
                              int strip_rows, int splits) {
     __shared__ __align__(16) float ring[GDB_RING * gdb_slot_floats(GDB_MAX_K)];
+    __shared__ __align__(16) T raw[gdb_raw_slots<T>() * GDB_RAW_ELEMS];
     const GdbShape s(N, H, W, hidden, conv, k, act, strip_rows, splits);
     const long long block = blockIdx.x;
-    if (block < s.conv_blocks()) gdb_block<T>(dx, partial, x, dy, weight, bias, s, true, block, ring);
-    else gdb_block<T>(dx, partial, x, dy, weight, bias, s, false, block - s.conv_blocks(), ring);
+    const bool async = gdb_async_ok(s, x, dy);
+    if (block < s.conv_blocks()) gdb_block<T>(dx, partial, x, dy, weight, bias, s, true, block, ring, raw, async);
+    else gdb_block<T>(dx, partial, x, dy, weight, bias, s, false, block - s.conv_blocks(), ring, raw, async);
 }
 
 extern "C" __global__ void __launch_bounds__(GDB_BLOCK, 2) gated_dwconv_backward_f32(float* __restrict__ dx,

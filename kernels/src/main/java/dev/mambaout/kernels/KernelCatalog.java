@@ -147,6 +147,13 @@ public final class KernelCatalog {
     public static final KernelSpec DROPPATH_BACKWARD_F32 = dropPathBackward("f32");
     public static final KernelSpec DROPPATH_BACKWARD_BF16 = dropPathBackward("bf16");
 
+    // Weight gradients of narrow layers, training (wgrad.cu): dY [rows, M], X [rows, N] f32 or bf16 (one type), M, N
+    // <= 64 -> partial [blocks, M*N + M] f32; then the reduce into dW [M, N] and db [M], f32. Geometry: WgradKernels.
+    public static final KernelSpec WGRAD_PARTIAL_F32 = wgradPartial("f32");
+    public static final KernelSpec WGRAD_PARTIAL_BF16 = wgradPartial("bf16");
+    public static final KernelSpec WGRAD_REDUCE = spec("wgrad", "wgrad_reduce", "dweight", PTR, "dbias", PTR,
+            "partial", PTR, "num_partials", I32, "M", I32, "N", I32);
+
     // The stem's first conv fused with its LayerNorm and act, inference (stem.cu): x [N, C, H, W] f32 -> out [N, Ho,
     // Wo, Co] f32 or bf16; packed = StemKernels.pack (taps x width, bias, gamma, beta); one kernel per channel width
     // c<width> >= Co; norm 0/1, act 0 = GELU, 1 = SiLU. Geometry and shared memory: StemKernels.
@@ -175,7 +182,7 @@ public final class KernelCatalog {
                 LAYERSCALE_RESIDUAL_FORWARD_F32, LAYERSCALE_RESIDUAL_FORWARD_BF16, LAYERSCALE_BACKWARD_F32,
                 LAYERSCALE_BACKWARD_BF16, LAYERSCALE_BACKWARD_FINALIZE,
                 DROPPATH_RESIDUAL_FORWARD_F32, DROPPATH_RESIDUAL_FORWARD_BF16, DROPPATH_BACKWARD_F32,
-                DROPPATH_BACKWARD_BF16)) {
+                DROPPATH_BACKWARD_BF16, WGRAD_PARTIAL_F32, WGRAD_PARTIAL_BF16, WGRAD_REDUCE)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         for (KernelSpec s : concat(STEM_CONV_FORWARD_F32, STEM_CONV_FORWARD_BF16)) {
@@ -201,6 +208,11 @@ public final class KernelCatalog {
             if (s.name().endsWith("_c" + width)) return s;
         }
         throw new IllegalArgumentException("no stem kernel of width " + width + " (" + StemKernels.widths() + ")");
+    }
+
+    private static KernelSpec wgradPartial(String type) {
+        return spec("wgrad", "wgrad_partial_" + type, "partial", PTR, "dy", PTR, "x", PTR, "rows", I64, "M", I32,
+                "N", I32, "rows_per_block", I32);
     }
 
     private static List<KernelSpec> stems(String type) {

@@ -29,6 +29,7 @@ import dev.mambaout.graph.ops.MeanHW;
 import dev.mambaout.graph.ops.MeanHWBackward;
 import dev.mambaout.graph.ops.NchwToNhwc;
 import dev.mambaout.graph.ops.Op;
+import dev.mambaout.kernels.WgradKernels;
 import dev.mambaout.kernels.AdamWKernels;
 import dev.mambaout.kernels.GatedDwConvKernels;
 import dev.mambaout.kernels.Im2colKernels;
@@ -57,6 +58,7 @@ import dev.mambaout.runtime.launch.Im2colLaunch;
 import dev.mambaout.runtime.launch.LayerNormBackwardLaunch;
 import dev.mambaout.runtime.launch.LayerNormLaunch;
 import dev.mambaout.runtime.launch.LayerScaleBackwardLaunch;
+import dev.mambaout.runtime.launch.WgradLaunch;
 import dev.mambaout.runtime.launch.LayerScaleLaunch;
 import dev.mambaout.runtime.launch.MeanHwBackwardLaunch;
 import dev.mambaout.runtime.launch.MeanHwLayerNormLaunch;
@@ -568,6 +570,20 @@ final class TrainingLowering {
             throw new IllegalStateException("cannot lower " + name + ": dY is " + dy.dtype() + " but X is " + x.dtype());
         }
         Weight dW = grad(pw), dB = grad(pb);
+        if (WgradKernels.supports(outF, inF)) {
+            // Narrow on both sides (the stem's first conv): too few output tiles for cuBLASLt's kernels, which ran
+            // femto's 24 x 32 x 1.6M in 817 us on the H200; wgrad.cu sums it in per-block partials.
+            Buffer ws = scratch(name + ".wgrad_ws", DType.F32,
+                    Shape.of(Math.toIntExact(WgradKernels.workspaceFloats(rows, outF, inF))));
+            steps.add(new Step(name, "wgrad " + outF + "x" + inF + "x" + rows, List.of(dy, x), List.of(ws),
+                    dy.bytes() + x.bytes() + dW.bytes() + dB.bytes(), 2.0 * rows * outF * inF, b -> {
+                WgradLaunch l = WgradLaunch.prepare(b.modules(), b.weight(dW), b.weight(dB), b.act(ws), b.act(dy),
+                        b.act(x), rows, outF, inF);
+                return exec(l::launch, l::close);
+            }));
+            wroteGradients(pw, pb);
+            return;
+        }
         Weight ones = ones(dy.dtype(), rows);
         RowMajorGemm shape = new RowMajorGemm(outF, inF, rows, true, false);
         LtMatmulSpec fused = LtMatmulSpec.of(shape, Lowering.cuda(dy.dtype()), Lowering.cuda(DType.F32),

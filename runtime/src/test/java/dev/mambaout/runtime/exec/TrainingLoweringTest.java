@@ -70,6 +70,15 @@ class TrainingLoweringTest {
         assertEquals(convs - 1, col2im, "col2im for every convolution but the stem's first");
         assertEquals(1, steps.stream().filter(s -> s.kernel().startsWith("cross_entropy")).count(),
                 "cross-entropy forward and backward as one step");
+        // Weight gradients at most 64 wide on both sides (in the models, the stem's first conv: d0 / 2 outputs, a
+        // 9 x inChans im2col) take wgrad.cu; wider ones the GEMM. Kernel names read "<kernel> MxNxK [...]".
+        for (Lowering.Step st : steps) {
+            if (!st.name().endsWith(" dW")) continue;
+            String[] mnk = st.kernel().split(" ")[1].split("x");
+            boolean narrow = Integer.parseInt(mnk[0]) <= 64 && Integer.parseInt(mnk[1]) <= 64;
+            assertEquals(narrow, st.kernel().startsWith("wgrad "), st.name() + " runs " + st.kernel());
+            if (st.name().startsWith("stem.conv1.")) assertTrue(narrow, st.name() + " is narrow: " + st.kernel());
+        }
         // The residual sums need no add pass: each block's LayerNorm backward adds into the shortcut's gradient.
         assertFalse(steps.stream().anyMatch(s -> s.kernel().contains("add")), "no separate add pass");
 
@@ -91,8 +100,8 @@ class TrainingLoweringTest {
             int at = ready[q.index()];
             assertTrue(at > crossEntropy && at < r.optimizerStep(), q.name() + " final after step " + at);
             String k = steps.get(at).kernel();
-            assertTrue(k.startsWith("cublasLtMatmul") || k.equals("layernorm_backward") || k.equals("gated_dwconv_backward")
-                    || k.equals("layerscale_backward"), q.name() + " final after " + k);
+            assertTrue(k.startsWith("cublasLtMatmul") || k.startsWith("wgrad") || k.equals("layernorm_backward")
+                    || k.equals("gated_dwconv_backward") || k.equals("layerscale_backward"), q.name() + " final after " + k);
         }
         // Its buckets: every gradient once; with the two regions of the layout (decayed, then not) each bucket holds
         // gradients that the backward finishes one after another.
