@@ -147,7 +147,7 @@ static bool run_case(int hidden, int conv, int k, int N, int H, int W, int act, 
     const double tol = BF ? 1e-2 : 1e-5;
     double e1 = gdb_ref_rel(gdx, rdx), e2 = gdb_ref_rel(dw, rdw), e3 = gdb_ref_rel(db, rdb);
     const int bad = g_bad_copies;
-    const bool async = off == 0 && hidden % V == 0 && conv % V == 0;
+    const bool async = BF && off == 0 && hidden % V == 0 && conv % V == 0;
     bool ok = e1 < tol && e2 < tol && e3 < tol && bad == 0;
     printf("%s %s hidden=%d conv=%d k=%d N,H,W=%d,%d,%d act=%d off=%d strip=%d splits=%d %s: dx %.2e dW %.2e db %.2e%s\n",
            ok ? "ok  " : "FAIL", BF ? "bf16" : "f32 ", hidden, conv, k, N, H, W, act, off, sr, splits,

@@ -5,9 +5,10 @@
 //   v1: rows through registers (the mainline of lab round 1, and still its path for unaligned shapes): a row is
 //       loaded one step ahead into registers, cooked (dy * act(g), dy * act'(g)) into the block's ring after the
 //       step's FMAs, one barrier per row. Conv blocks (528 target: 2 per SM x 2 waves) first, then pointwise blocks.
-//   v2: the mainline (round 2): where x and dy allow 16-byte copies, rows stream with cp.async into a raw ring 3
-//       rows ahead in bf16 (1 in f32), each row cooked from shared memory one step ahead; same arithmetic, so v2 ==
-//       v1 bit for bit. (Round 1's v2, the same blocks interleaved in the grid, measured 0.75-0.94x: NOTES.md.)
+//   v2: the mainline (round 2): in bf16, where x and dy allow 16-byte copies, rows stream with cp.async into a raw
+//       ring 3 rows ahead, each row cooked from shared memory one step ahead; same arithmetic, so v2 == v1 bit for
+//       bit. f32 takes v1's path (round 2 measured its 1-row cp.async ring at 0.96-1.00x, so it was dropped).
+//       (Round 1's v2, the same blocks interleaved in the grid, measured 0.75-0.94x: NOTES.md.)
 //
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/gdb_lab kernels/lab/gated_dwconv_bwd_lab.cu
 //   /tmp/gdb_lab --check    # validate v1 and v2 (and v2 == v1 bit for bit)

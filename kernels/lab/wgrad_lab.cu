@@ -3,11 +3,18 @@
 // operands: the scalar staging path), outputs poisoned; timing at the stem conv's training shapes (batch 128, 224 px:
 // 1.6M rows, dY [., Co], X = im2col [., 32]) against the copy floor and the FMA floor. cuBLASLt's BGRADB GEMM ran
 // femto's shape in 817 us in the training profile (bench/results/2026-12-04-h200-train-timer-r2.txt).
-//   v1: the mainline (wgrad_partial + wgrad_reduce), rows_per_block = WgradKernels.ROWS_PER_BLOCK (4096)
-//   v2: the same with 1024 rows per block (4x the blocks and partials)
+//   v1: the mainline (wgrad_partial + wgrad_reduce), rows per block as WgradKernels.rowsPerBlock chooses (rows / 264
+//       rounded up to 64, within [256, 4096]); round 1 (no prefetch of the next chunk) measured at 3bf8010
+//   v2: the same with 1024 rows per block
 //   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/wgrad_lab kernels/lab/wgrad_lab.cu && /tmp/wgrad_lab [--check]
 #include "lab_util.cuh"
 #include "../src/main/cuda/wgrad.cu"
+
+static int rows_per_block(long long rows) {   // WgradKernels.rowsPerBlock
+    long long want = (rows + 263) / 264;
+    want = (want + 63) / 64 * 64;
+    return (int)std::max(256LL, std::min(4096LL, want));
+}
 
 template <typename T>
 static void run(int rpb, float* dw, float* db, float* part, const T* dy, const T* x, long long rows, int M, int N) {
@@ -32,13 +39,13 @@ static int check(long long rows, int M, int N, int off) {
             for (int t = 0; t < N; t++) rw[(size_t)o * N + t] += (double)fdy[r * M + o] * fx[r * N + t];
         }
     T *ddy, *dx; float *dw, *db, *part;
-    const int grid = (int)((rows + 1023) / 1024);
+    const int grid = (int)((rows + 255) / 256);
     CK(cudaMalloc(&ddy, hdy.size() * sizeof(T))); CK(cudaMalloc(&dx, hx.size() * sizeof(T)));
     CK(cudaMalloc(&dw, (size_t)M * N * 4)); CK(cudaMalloc(&db, M * 4)); CK(cudaMalloc(&part, (size_t)grid * (M * N + M) * 4));
     CK(cudaMemcpy(ddy, hdy.data(), hdy.size() * sizeof(T), cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dx, hx.data(), hx.size() * sizeof(T), cudaMemcpyHostToDevice));
     int fails = 0;
-    for (int rpb : {4096, 1024}) {
+    for (int rpb : {rows_per_block(rows), 1024}) {
         CK(cudaMemset(dw, 0xff, (size_t)M * N * 4)); CK(cudaMemset(db, 0xff, M * 4));
         run<T>(rpb, dw, db, part, ddy + off, dx + off, rows, M, N);
         std::vector<float> gw((size_t)M * N), gb(M);
@@ -64,12 +71,12 @@ static void time_shape(const char* name, long long rows, int M, int N, void* flu
     CK(cudaMalloc(&dy, rows * M * sizeof(T))); CK(cudaMalloc(&x, rows * N * sizeof(T)));
     CK(cudaMemset(dy, 0x3c, rows * M * sizeof(T))); CK(cudaMemset(x, 0x3c, rows * N * sizeof(T)));
     CK(cudaMalloc(&dw, (size_t)M * N * 4)); CK(cudaMalloc(&db, M * 4));
-    CK(cudaMalloc(&part, (size_t)(rows / 1024 + 1) * (M * N + M) * 4));
+    CK(cudaMalloc(&part, (size_t)(rows / 256 + 1) * (M * N + M) * 4));
     const double bytes = (double)rows * (M + N) * sizeof(T);
     const double floor_us = bytes / bps * 1e6, fma_us = (double)rows * M * N / fma * 1e6;
     printf("| %s | %s | %lld | %d | %d | %.1f | %.1f | %.1f |", name, sizeof(T) == 4 ? "f32" : "bf16", rows, M, N,
            bytes / 1e6, floor_us, fma_us);
-    for (int rpb : {4096, 1024}) {
+    for (int rpb : {rows_per_block(rows), 1024}) {
         float ms = lab_time_ms([&] { run<T>(rpb, dw, db, part, dy, x, rows, M, N); }, flush, 20);
         printf(" %.1f (%.0f%%) |", ms * 1e3, floor_us / (ms * 1e3) * 100);
     }

@@ -381,9 +381,9 @@ extern "C" __global__ void __launch_bounds__(GDR_BLOCK, 2) gated_dwconv_forward_
 //        8 columns), units s, s + splits, ...; warp w = column x0 + w, lane = channel. Input rows stream through a
 //        ring of GDB_RING slots in shared memory (f32), each slot holding for one row: c over the band's columns with
 //        the k-1 halo, dconv = dy * act(g) over the same columns (zero outside the image), and dy * act'(g) over the
-//        band's own 8 columns. Where x and dy allow 16-byte copies (hidden, conv multiples of 16 bytes, aligned
-//        pointers) rows stream with cp.async into a second, raw ring (bf16: 4 rows, 3 in flight; f32: 2) and each
-//        is cooked from there one step ahead (lab round 2: the row loads no longer wait inside the step); otherwise
+//        band's own 8 columns. In bf16, where x and dy allow 16-byte copies (hidden, conv multiples of 8, aligned
+//        pointers), rows stream with cp.async into a second, raw ring (4 rows, 3 in flight) and each is cooked from
+//        there one step ahead (lab round 2: the row loads no longer wait inside the step, 1.24-1.31x); otherwise
 //        a row is loaded into registers one step ahead and stored into its slot after the FMAs. One barrier per row. Each thread keeps its channel's k*k weights and two
 //        sets of k rolling accumulators (the forward conv v, and dc), as the forward's rolling column does; the row
 //        that closes (k - 1 rows behind the input) gives dg and dc, stored straight to dx. The weight gradient of that
@@ -411,12 +411,11 @@ static_assert(GDB_BAND > GDB_MAX_K - 1 + 1, "one warp beyond the tap rows takes 
 __host__ __device__ constexpr int gdb_slot_floats(int k) {   // c row + dconv row (band + halo), dy*act'(g) own columns
     return 2 * (GDB_BAND + k - 1) * GDB_CHUNK + GDB_BAND * GDB_CHUNK;
 }
-// The raw ring of the cp.async path: a row's c, g and dy as loaded, [3][band + halo][chunk] of T per slot. bf16
-// keeps 4 rows (3 in flight while one is cooked), f32 2 (its rows are twice the bytes; both rings stay within the 48 KB
-// of static shared memory beside the cooked ring's 36 KB).
+// The raw ring of the cp.async path (bf16): a row's c, g and dy as loaded, [3][band + halo][chunk] per slot; 4 rows
+// (3 in flight while one is cooked), 10.5 KB beside the cooked ring's 36 KB of static shared memory.
 constexpr int GDB_PIX_MAX = GDB_BAND + GDB_MAX_K - 1;
 constexpr int GDB_RAW_ELEMS = 3 * GDB_PIX_MAX * GDB_CHUNK;
-template <typename T> __host__ __device__ constexpr int gdb_raw_slots() { return sizeof(T) == 2 ? 4 : 2; }
+constexpr int GDB_RAW_SLOTS = 4;
 
 // act(v) and act'(v) together (one erf or exp).
 __device__ __forceinline__ void gdb_act2(float v, int act, float& a, float& da) {
@@ -515,7 +514,7 @@ __device__ __noinline__ void gdb_conv_block(T* __restrict__ dx, float* __restric
         // outside the image and past conv; `cook` then turns a landed raw row into its ring slot as store_row does.
         // Each thread copies the same pieces of every row (PT of them: bf16 k = 7 has 168 pieces for 256 threads):
         // their column, source and slot offsets are fixed per unit, only the row moves.
-        constexpr int RAWS = gdb_raw_slots<T>(), VE = 16 / (int)sizeof(T), Q = GDB_CHUNK / VE;
+        constexpr int RAWS = GDB_RAW_SLOTS, VE = 16 / (int)sizeof(T), Q = GDB_CHUNK / VE;
         constexpr int PIECES = 3 * PIX * Q, PT = (PIECES + GDB_BLOCK - 1) / GDB_BLOCK;
         const T* psrc[PT];
         int pdst[PT], pstride[PT];
@@ -731,12 +730,13 @@ __device__ __forceinline__ void gdb_conv_dispatch(T* __restrict__ dx, float* __r
     }
 }
 
-// Whether the conv blocks can stream rows with cp.async: 16-byte pieces of the chunk's channels (hidden and conv
-// multiples of 16 bytes, so plain is too) at 16-byte aligned x and dy. Otherwise rows go through registers.
+// Whether the conv blocks stream rows with cp.async: bf16 only (lab round 2: 1.24-1.31x in bf16, 0.96-1.00x in f32,
+// whose raw ring holds one row in flight), in 16-byte pieces of the chunk's channels (hidden and conv multiples of 8,
+// so plain is too) at 16-byte aligned x and dy. Otherwise rows go through registers.
 template <typename T>
 __device__ __forceinline__ bool gdb_async_ok(const GdbShape& s, const T* x, const T* dy) {
     constexpr int V = 16 / sizeof(T);
-    return s.hidden % V == 0 && s.conv % V == 0 && aligned16(x) && aligned16(dy);
+    return sizeof(T) == 2 && s.hidden % V == 0 && s.conv % V == 0 && aligned16(x) && aligned16(dy);
 }
 
 // One block's work: conv block `index` of s.conv_blocks(), or pointwise block `index` of gridDim.x - s.conv_blocks()
@@ -747,8 +747,13 @@ __device__ __forceinline__ void gdb_block(T* __restrict__ dx, float* __restrict_
                                           const float* __restrict__ bias, const GdbShape& s, bool conv_block,
                                           long long index, float* ring, T* raw, bool async) {
     if (conv_block) {
-        if (async) gdb_conv_dispatch<T, true>(dx, partial, x, dy, weight, bias, s, index, ring, raw);
-        else gdb_conv_dispatch<T, false>(dx, partial, x, dy, weight, bias, s, index, ring, raw);
+        if constexpr (sizeof(T) == 2) {
+            if (async) {
+                gdb_conv_dispatch<T, true>(dx, partial, x, dy, weight, bias, s, index, ring, raw);
+                return;
+            }
+        }
+        gdb_conv_dispatch<T, false>(dx, partial, x, dy, weight, bias, s, index, ring, raw);
         return;
     }
     constexpr int V = 16 / sizeof(T);
@@ -765,7 +770,11 @@ __device__ void gdb_backward(T* __restrict__ dx, float* __restrict__ partial, co
                              const float* __restrict__ bias, int N, int H, int W, int hidden, int conv, int k, int act,
                              int strip_rows, int splits) {
     __shared__ __align__(16) float ring[GDB_RING * gdb_slot_floats(GDB_MAX_K)];
-    __shared__ __align__(16) T raw[gdb_raw_slots<T>() * GDB_RAW_ELEMS];
+    T* raw = nullptr;
+    if constexpr (sizeof(T) == 2) {
+        __shared__ __align__(16) T raw_ring[GDB_RAW_SLOTS * GDB_RAW_ELEMS];
+        raw = raw_ring;
+    }
     const GdbShape s(N, H, W, hidden, conv, k, act, strip_rows, splits);
     const long long block = blockIdx.x;
     const bool async = gdb_async_ok(s, x, dy);

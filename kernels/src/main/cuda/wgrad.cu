@@ -4,7 +4,7 @@
 // with its BGRADB epilogue in 817 us on the H200 (profile r2, 2026-12-04), ~19x its 43 us of bytes: too few output
 // tiles for its kernels. Two launches, deterministic (sums in an order fixed by the geometry alone):
 //   1. wgrad_partial_{f32,bf16}: block b takes rows [b * rows_per_block, ...) in chunks of WG_ROWS rows staged in
-//      shared memory as f32; each thread owns a 4 x 4 tile of dW (tiles = ceil(M/4) x ceil(N/4)) and a row group
+//      shared memory as f32 (the next chunk's loads in flight while one is summed); each thread owns a 4 x 4 tile of dW (tiles = ceil(M/4) x ceil(N/4)) and a row group
 //      (256 / tiles groups, rows g, g + groups, ... of each chunk), and the tiles of the first column of tiles also
 //      sum their 4 bias entries; the groups then add up in order, and the block writes partial[b] = (dW | db).
 //   2. wgrad_reduce: dW, db = the sum over b of partial[b], b in a fixed order.
@@ -19,28 +19,59 @@ constexpr int WG_ROWS = 64;                // rows per shared-memory chunk
 constexpr int WG_PITCH = WG_MAX + 4;       // a row's floats in shared memory: 16-byte rows, rows on shifted banks
 static_assert(WG_BLOCK * 20 <= 2 * WG_ROWS * WG_PITCH, "the groups' sums fit where the chunks were");
 
+// A chunk's rows are one contiguous run of WG_ROWS * width elements (rows past the end read as zero). Vector path
+// (width a multiple of 16 bytes, aligned operand): the chunk's 16-byte units are loaded into registers one chunk
+// ahead (wg_load, in flight while the previous chunk is summed) and then stored as f32 (wg_store).
+template <typename T> __host__ __device__ constexpr int wg_units_per_thread() {
+    return 2 * WG_ROWS * WG_MAX / vec16_elems<T>() / WG_BLOCK;   // dY's and X's units at M = N = 64
+}
+
 template <typename T>
-__device__ __forceinline__ void wg_stage(float* dst, const T* __restrict__ src, long long row0, long long rows,
-                                         int width) {
-    // The chunk's rows are one contiguous run of WG_ROWS * width elements; rows past the end are zero.
+__device__ __forceinline__ void wg_load(uint4 (&r)[wg_units_per_thread<T>()], const T* __restrict__ dy,
+                                        const T* __restrict__ x, long long row0, long long last, int M, int N) {
     constexpr int V = vec16_elems<T>();
-    const long long have = rows - row0 < WG_ROWS ? rows - row0 : WG_ROWS;
+    const int have = (int)(last - row0 < WG_ROWS ? last - row0 : WG_ROWS);
+    const int udy = WG_ROWS * M / V, ux = WG_ROWS * N / V;
+    #pragma unroll
+    for (int j = 0; j < wg_units_per_thread<T>(); j++) {
+        const int u = threadIdx.x + j * WG_BLOCK;
+        r[j] = make_uint4(0, 0, 0, 0);   // bf16 and f32 zero alike
+        if (u < udy) {
+            if (u * V / M < have) r[j] = __ldcs(reinterpret_cast<const uint4*>(dy + row0 * M) + u);
+        } else if (u - udy < ux) {
+            const int w = u - udy;
+            if (w * V / N < have) r[j] = __ldcs(reinterpret_cast<const uint4*>(x + row0 * N) + w);
+        }
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ void wg_store(float* sdy, float* sx, const uint4 (&r)[wg_units_per_thread<T>()], int M,
+                                         int N) {
+    constexpr int V = vec16_elems<T>();
+    const int udy = WG_ROWS * M / V, ux = WG_ROWS * N / V;
+    #pragma unroll
+    for (int j = 0; j < wg_units_per_thread<T>(); j++) {
+        const int u = threadIdx.x + j * WG_BLOCK;
+        const bool isdy = u < udy;
+        if (!isdy && u - udy >= ux) continue;
+        const int width = isdy ? M : N, e = (isdy ? u : u - udy) * V, row = e / width, c = e - row * width;
+        float* dst = (isdy ? sdy : sx) + row * WG_PITCH + c;
+        const T* v = reinterpret_cast<const T*>(&r[j]);
+        #pragma unroll
+        for (int i = 0; i < V; i++) dst[i] = to_f32(v[i]);
+    }
+}
+
+// The scalar path (a width that is not a multiple of 16 bytes, or a misaligned operand), staged without prefetch.
+template <typename T>
+__device__ __forceinline__ void wg_stage_scalar(float* dst, const T* __restrict__ src, long long row0, long long last,
+                                                int width) {
+    const long long have = last - row0 < WG_ROWS ? last - row0 : WG_ROWS;
     const T* base = src + row0 * width;
-    if (width % V == 0 && aligned16(src)) {
-        const int units = WG_ROWS * width / V;
-        for (int u = threadIdx.x; u < units; u += WG_BLOCK) {
-            const int e = u * V, r = e / width, c = e - r * width;
-            alignas(16) T v[V];
-            if (r < have) *reinterpret_cast<uint4*>(v) = __ldcs(reinterpret_cast<const uint4*>(base + e));
-            else for (int i = 0; i < V; i++) v[i] = from_f32<T>(0.0f);
-            #pragma unroll
-            for (int i = 0; i < V; i++) dst[r * WG_PITCH + c + i] = to_f32(v[i]);
-        }
-    } else {
-        for (int e = threadIdx.x; e < WG_ROWS * width; e += WG_BLOCK) {
-            const int r = e / width, c = e - r * width;
-            dst[r * WG_PITCH + c] = r < have ? to_f32(base[e]) : 0.0f;
-        }
+    for (int e = threadIdx.x; e < WG_ROWS * width; e += WG_BLOCK) {
+        const int r = e / width, c = e - r * width;
+        dst[r * WG_PITCH + c] = r < have ? to_f32(base[e]) : 0.0f;
     }
 }
 
@@ -60,11 +91,20 @@ __device__ __forceinline__ void wgrad_partial(float* __restrict__ partial, const
     float acc[4][4] = {}, bacc[4] = {};
     const long long first = (long long)blockIdx.x * rows_per_block;
     const long long last = first + rows_per_block < rows ? first + rows_per_block : rows;
+    constexpr int V = vec16_elems<T>();
+    const bool vec = M % V == 0 && N % V == 0 && aligned16(dy) && aligned16(x);
+    uint4 next[wg_units_per_thread<T>()];
+    if (vec && first < last) wg_load<T>(next, dy, x, first, last, M, N);
     for (long long row0 = first; row0 < last; row0 += WG_ROWS) {
         __syncthreads();   // the previous chunk's reads (and the clearing) are done
-        wg_stage(sdy, dy, row0, last, M);
-        wg_stage(sx, x, row0, last, N);
+        if (vec) {
+            wg_store<T>(sdy, sx, next, M, N);
+        } else {
+            wg_stage_scalar(sdy, dy, row0, last, M);
+            wg_stage_scalar(sx, x, row0, last, N);
+        }
         __syncthreads();
+        if (vec && row0 + WG_ROWS < last) wg_load<T>(next, dy, x, row0 + WG_ROWS, last, M, N);
         if (active) {
             for (int r = group; r < WG_ROWS; r += groups) {
                 const float4 a = *reinterpret_cast<const float4*>(sdy + r * WG_PITCH + o0);

@@ -50,7 +50,7 @@ public final class WgradLaunch implements AutoCloseable {
         int blocks = WgradKernels.blocks(rows);
         return new WgradLaunch(LaunchSequence.prepare(
                 () -> modules.prepare(partial, WgradKernels.partialGeometry(rows), workspace.arg(), dy.arg(), x.arg(),
-                        i64(rows), i32(m), i32(n), i32(WgradKernels.ROWS_PER_BLOCK)),
+                        i64(rows), i32(m), i32(n), i32(WgradKernels.rowsPerBlock(rows))),
                 () -> modules.prepare(KernelCatalog.WGRAD_REDUCE, WgradKernels.reduceGeometry(m, n), dWeight.arg(),
                         dBias.arg(), workspace.arg(), i32(blocks), i32(m), i32(n))));
     }
