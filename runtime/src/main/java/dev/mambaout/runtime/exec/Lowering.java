@@ -331,6 +331,41 @@ final class Lowering {
             }
             return o;
         }
+
+        /** The inverse of {@link #fc1Rows}: the padded rows dropped. */
+        float[] fc1RowsBack(float[] o, int cols) {
+            float[] v = new float[2 * hidden * cols];
+            int p = pad();
+            for (int r = 0; r < 2 * hidden; r++) {
+                int from = r < gateIn ? r : r < hidden + gateIn ? r + p : r + 2 * p;
+                System.arraycopy(o, from * cols, v, r * cols, cols);
+            }
+            return v;
+        }
+
+        /** The inverse of {@link #fc2Columns}: the padded columns dropped. */
+        float[] fc2ColumnsBack(float[] o, int rows) {
+            float[] v = new float[rows * hidden];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(o, r * padded, v, r * hidden, gateIn);
+                System.arraycopy(o, r * padded + gateIn + pad(), v, r * hidden + gateIn, hidden - gateIn);
+            }
+            return v;
+        }
+
+        /**
+         * The pad of gated op g when fc1 (a Linear whose output feeds only g) writes its input and fc2 (a Linear)
+         * alone reads its output, else null; {@code sole} gives a tensor's only reader in the forward graph.
+         */
+        static HiddenPad of(GatedDwConv g, Map<Integer, Op> producers, Function<Tensor, Op> sole) {
+            int hidden = g.out().shape().dims()[g.out().shape().rank() - 1];
+            int padded = (hidden + 7) / 8 * 8;
+            if (padded == hidden) return null;
+            boolean fc1 = producers.get(g.x().id()) instanceof Linear l && sole.apply(l.out()) == g;
+            boolean fc2 = sole.apply(g.out()) instanceof Linear l && l.x() == g.out();
+            if (!fc1 || !fc2) return null;
+            return new HiddenPad(hidden, hidden - g.weight().shape().dims()[0], padded);
+        }
     }
 
     /** The pad of a gated block whose fc1 writes x, when x feeds only the gate and its output feeds only fc2. */
@@ -344,13 +379,7 @@ final class Lowering {
     }
 
     private HiddenPad hiddenPad(GatedDwConv g) {
-        int hidden = g.out().shape().dims()[g.out().shape().rank() - 1];
-        int padded = (hidden + 7) / 8 * 8;
-        if (padded == hidden) return null;
-        boolean fc1 = producers.get(g.x().id()) instanceof Linear l && soleConsumer(l.out()) == g;
-        boolean fc2 = soleConsumer(g.out()) instanceof Linear l && l.x() == g.out();
-        if (!fc1 || !fc2) return null;
-        return new HiddenPad(hidden, hidden - g.weight().shape().dims()[0], padded);
+        return HiddenPad.of(g, producers, this::soleConsumer);
     }
 
     private void gemm(String name, Buffer a, Weight w, Weight bias, Buffer residual, Buffer out, int rows, int in, int outF) {

@@ -81,13 +81,16 @@ import java.util.function.Predicate;
  * <ul>
  *   <li>Parameters live in flat f32 buffers (master, gradient, first and second moment; {@link AdamWKernels#plan}:
  *       decaying parameters first), each in the layout its kernel reads ({@link Param.Layout}: im2col order for
- *       convolutions, tap-major for the depthwise conv); bf16 programs multiply with the bf16 copy that AdamW writes
- *       in the same pass. Nothing is folded into a weight (LayerScale is trained) and no hidden width is padded.</li>
+ *       convolutions, tap-major for the depthwise conv, and, as in inference, a gated block's hidden width padded to
+ *       a multiple of 8 with zero rows of fc1 and zero columns of fc2: zero gradients keep them zero); bf16 programs
+ *       multiply with the bf16 copy that AdamW writes in the same pass. Nothing is folded into a weight (LayerScale
+ *       is trained).</li>
  *   <li>LayerNorms write their mean and rstd, the head's fused pool + norm also its pooled rows; convolutions keep
  *       their im2col buffer for the weight gradient. The planner keeps what the backward reads alive.</li>
  *   <li>{@code CrossEntropy} and its backward are one kernel pair (the seed gradient's {@code Fill} is its scale).</li>
  *   <li>Linear and convolution backward are cuBLASLt GEMMs: dX = dY W (then col2im for a convolution) and
- *       dW = dY^T X with the bias gradient from the BGRADB epilogue, written straight into the flat gradient.</li>
+ *       dW = dY^T X with the bias gradient from the BGRADB epilogue, written straight into the flat gradient; a
+ *       weight gradient at most 64 wide on both sides (the stem's first conv) takes wgrad.cu instead.</li>
  *   <li>A residual's two gradient contributions (the shortcut and the block's LayerNorm) are summed by the LayerNorm
  *       backward's accumulating variant, in place in the shortcut's gradient: no add pass.</li>
  *   <li>In bf16 programs an f32 gradient that a GEMM multiplies (the residual stream's) is cast to bf16 once.</li>
@@ -103,7 +106,8 @@ import java.util.function.Predicate;
 final class TrainingLowering {
 
     /** One trained parameter: where it lives in the flat buffers and in which layout. */
-    record Param(int index, String name, Shape torchShape, Layout layout, Shape stored, boolean decays) {
+    record Param(int index, String name, Shape torchShape, Layout layout, Shape stored, boolean decays,
+                 Lowering.HiddenPad pad) {
 
         enum Layout {
             /** PyTorch's own layout (norm weights, biases, linear weights). */
@@ -111,7 +115,11 @@ final class TrainingLowering {
             /** A conv weight [Cout, Cin, k, k] as im2col's GEMM reads it: [Cout, colStride], zeros past k*k*Cin. */
             IM2COL,
             /** A depthwise weight [C, 1, k, k] tap-major: [k*k, C]. */
-            TAPS
+            TAPS,
+            /** fc1's weight [2 hidden, in] or bias [2 hidden] of a gated block with a padded hidden width: zero rows. */
+            PAD_ROWS,
+            /** fc2's weight [out, hidden] of such a block: zero columns. */
+            PAD_COLUMNS
         }
 
         long numel() { return stored.numel(); }
@@ -127,6 +135,8 @@ final class TrainingLowering {
                 case PLAIN -> torch.clone();
                 case IM2COL -> Im2colKernels.packWeight(torch, d[0], d[1], d[2]);
                 case TAPS -> GatedDwConvKernels.packTapMajor(torch, d[0], d[2]);
+                case PAD_ROWS -> pad.fc1Rows(torch, d.length == 1 ? 1 : d[1]);
+                case PAD_COLUMNS -> pad.fc2Columns(torch, d[0]);
             };
         }
 
@@ -149,6 +159,8 @@ final class TrainingLowering {
                     for (int ch = 0; ch < c; ch++) for (int tap = 0; tap < taps; tap++) t[ch * taps + tap] = stored[tap * c + ch];
                     yield t;
                 }
+                case PAD_ROWS -> pad.fc1RowsBack(stored, d.length == 1 ? 1 : d[1]);
+                case PAD_COLUMNS -> pad.fc2ColumnsBack(stored, d[0]);
             };
         }
     }
@@ -198,6 +210,13 @@ final class TrainingLowering {
     private final Map<Integer, Param> gradOf = new HashMap<>();
     /** Forward LayerNorms by (x, weight): their statistics, for the backward. */
     private final Map<List<Integer>, Buffer[]> stats = new HashMap<>();
+    /**
+     * Activations (and their gradients) stored wider than the graph's shape: a gated block's fc1 output and gate
+     * output with the hidden width padded to a multiple of 8 ({@link Lowering.HiddenPad}; base's 341, 682, 1365), so
+     * that the GEMMs, the gate and its backward take their 16-byte paths. The padded channels hold zeros forward and
+     * get zero gradients backward, so nothing changes but the speed.
+     */
+    private final Map<Integer, Shape> padded = new HashMap<>();
     /** Forward convolutions by input tensor: the im2col buffer and geometry, for the weight gradient. */
     private final Map<Integer, ConvSaved> cols = new HashMap<>();
     /** Forward DropPaths by block, for their backward. */
@@ -285,21 +304,39 @@ final class TrainingLowering {
 
     private void declareParams(TrainingGraph training, Predicate<Tensor> decays) {
         Map<Integer, Param.Layout> layouts = new HashMap<>();
+        Map<Integer, Lowering.HiddenPad> pads = new HashMap<>();
         for (int i = 0; i < forwardOps; i++) {
             Op op = graph.ops().get(i);
             if (op instanceof Conv2d c) layouts.put(c.weight().id(), Param.Layout.IM2COL);
-            if (op instanceof GatedDwConv g) layouts.put(g.weight().id(), Param.Layout.TAPS);
+            if (op instanceof GatedDwConv g) {
+                layouts.put(g.weight().id(), Param.Layout.TAPS);
+                Lowering.HiddenPad hp = Lowering.HiddenPad.of(g, producers, this::soleForwardReader);
+                if (hp != null) {
+                    Linear fc1 = (Linear) producers.get(g.x().id()), fc2 = (Linear) soleForwardReader(g.out());
+                    for (Tensor w : List.of(fc1.weight(), fc1.bias())) {
+                        layouts.put(w.id(), Param.Layout.PAD_ROWS);
+                        pads.put(w.id(), hp);
+                    }
+                    layouts.put(fc2.weight().id(), Param.Layout.PAD_COLUMNS);
+                    pads.put(fc2.weight().id(), hp);
+                    padded.put(g.x().id(), lastDim(g.x().shape(), 2 * hp.padded()));
+                    padded.put(g.out().id(), lastDim(g.out().shape(), hp.padded()));
+                }
+            }
         }
         for (Tensor p : graph.tensors()) {
             if (p.role() != Tensor.Role.PARAMETER) continue;
             Param.Layout lay = layouts.getOrDefault(p.id(), Param.Layout.PLAIN);
             int[] d = p.shape().dims();
+            Lowering.HiddenPad hp = pads.get(p.id());
             Shape stored = switch (lay) {
                 case PLAIN -> p.shape();
                 case IM2COL -> Shape.of(d[0], Im2colKernels.colStride(d[2], d[1]));
                 case TAPS -> Shape.of(d[2] * d[3], d[0]);
+                case PAD_ROWS -> d.length == 1 ? Shape.of(2 * hp.padded()) : Shape.of(2 * hp.padded(), d[1]);
+                case PAD_COLUMNS -> Shape.of(d[0], hp.padded());
             };
-            Param par = new Param(params.size(), p.name(), p.shape(), lay, stored, decays.test(p));
+            Param par = new Param(params.size(), p.name(), p.shape(), lay, stored, decays.test(p), hp);
             params.put(p.id(), par);
             gradOf.put(training.gradient(p).id(), par);
         }
@@ -385,10 +422,10 @@ final class TrainingLowering {
     }
 
     private void linear(Linear l) {
-        int[] w = l.weight().shape().dims();
+        int[] w = param(l.weight()).stored().dims();   // the padded width where a gated block's is padded
         int outF = w[0], inF = w[1];
         Buffer x = act(l.x());
-        int rows = Math.toIntExact(l.x().numel() / inF);
+        int rows = Math.toIntExact(l.x().numel() / l.weight().shape().dim(1));
         Tensor result = l.out();
         Buffer residual = null;
         if (soleForwardReader(result) instanceof Add a && (a.a() == result) != (a.b() == result)) {
@@ -534,21 +571,21 @@ final class TrainingLowering {
 
     private void linearBackwardInput(LinearBackwardInput b) {
         Linear f = forwardOf(b.weight(), Linear.class);
-        int[] w = b.weight().shape().dims();
+        int[] w = param(b.weight()).stored().dims();
         int outF = w[0], inF = w[1];
         Buffer dy = gemmOperand(b.dy());
         Buffer dx = gradient(b.dx(), f.x());
-        int rows = Math.toIntExact(b.dy().numel() / outF);
+        int rows = Math.toIntExact(b.dy().numel() / b.weight().shape().dim(0));
         gemm(b.dx().name() + " linear dX", new RowMajorGemm(rows, inF, outF, false, false), Operand.of(dy),
                 operand(param(b.weight())), null, Operand.of(dx), Epilogue.NONE, null);
     }
 
     private void linearBackwardWeight(LinearBackwardWeight b) {
         Param pw = gradOf.get(b.dWeight().id()), pb = gradOf.get(b.dBias().id());
-        int[] w = pw.torchShape().dims();
+        int[] w = pw.stored().dims();
         int outF = w[0], inF = w[1];
         Buffer dy = gemmOperand(b.dy()), x = act(b.x());
-        int rows = Math.toIntExact(b.dy().numel() / outF);
+        int rows = Math.toIntExact(b.dy().numel() / pw.torchShape().dim(0));
         weightGradient(b.dWeight().name() + " linear dW", dy, x, rows, outF, inF, pw, pb);
     }
 
@@ -695,7 +732,7 @@ final class TrainingLowering {
         Param pw = gradOf.get(b.dWeight().id()), pb = gradOf.get(b.dBias().id());
         Weight dW = grad(pw), dB = grad(pb), taps = master(param(b.weight())), bias = master(param(b.bias()));
         Buffer ws = scratch(b.dx().name() + ".gated_ws", DType.F32,
-                Shape.of(Math.toIntExact(GatedDwConvBackwardLaunch.workspaceFloats(b.x().shape(), c, k))));
+                Shape.of(Math.toIntExact(GatedDwConvBackwardLaunch.workspaceFloats(x.shape(), c, k))));
         var fn = b.act();
         long tokens = b.dy().numel() / b.dy().shape().channels();
         steps.add(new Step(b.dx().name() + " gated dwconv backward", "gated_dwconv_backward", List.of(x, dy),
@@ -870,6 +907,8 @@ final class TrainingLowering {
         boolean residual = producer instanceof Add
                 || forwardReaders.getOrDefault(of.id(), List.of()).stream().anyMatch(op -> op instanceof Add);
         if (residual || producer instanceof MeanHW || callerReads.contains(of.id())) d = DType.F32;
+        Shape wide = padded.get(of.id());
+        if (wide != null) padded.put(g.id(), wide);
         return buffer(g, d);
     }
 
@@ -878,7 +917,7 @@ final class TrainingLowering {
         if (!x.dtype().isFloatingPoint()) throw new UnsupportedOperationException("the GPU trainer runs float graphs; " + x);
         Buffer b = buffers.get(x.id());
         if (b == null) {
-            b = new Buffer(x.id(), x.name(), dtype, x.shape());
+            b = new Buffer(x.id(), x.name(), dtype, padded.getOrDefault(x.id(), x.shape()));
             buffers.put(x.id(), b);
             unique.put(b.id(), b);
         } else if (b.dtype() != dtype) {
@@ -944,6 +983,12 @@ final class TrainingLowering {
     }
 
     // -------------------------------------------------------------------------------------------- helpers
+
+    private static Shape lastDim(Shape s, int n) {
+        int[] d = s.dims().clone();
+        d[d.length - 1] = n;
+        return Shape.of(d);
+    }
 
     private static Exec exec(Consumer<Stream> run, Runnable close) {
         return new Exec() {

@@ -155,6 +155,33 @@ class TrainingLoweringTest {
     }
 
     @Test
+    void padsAGatedBlocksHiddenWidthToAMultipleOfEight() {
+        // small(): dims 8, 12 -> hidden 21 (padded to 24) and 32 (already a multiple of 8).
+        TrainingLowering.Result r = lower(TrainingNets.build(TrainingNets.small()), Precision.BF16);
+        var byName = r.params().stream().collect(Collectors.toMap(TrainingLowering.Param::name, q -> q));
+        TrainingLowering.Param fc1 = byName.get("stages.0.blocks.0.fc1.weight"), fc2 = byName.get("stages.0.blocks.0.fc2.weight");
+        assertEquals(List.of(42, 8), List.of(fc1.torchShape().dim(0), fc1.torchShape().dim(1)));
+        assertEquals(List.of(48, 8), List.of(fc1.stored().dim(0), fc1.stored().dim(1)), "fc1: 2 x 24 rows");
+        assertEquals(48, byName.get("stages.0.blocks.0.fc1.bias").stored().numel());
+        assertEquals(List.of(8, 24), List.of(fc2.stored().dim(0), fc2.stored().dim(1)), "fc2: 24 columns");
+        assertEquals(TrainingLowering.Param.Layout.PLAIN, byName.get("stages.1.blocks.0.fc1.weight").layout(),
+                "hidden 32 needs no pad");
+        // Every gate reads and writes 16-byte rows in bf16: the forward and the backward, their buffers included.
+        for (Lowering.Step st : r.program().steps()) {
+            if (!st.kernel().startsWith("gated_dwconv")) continue;
+            for (Lowering.Buffer b : st.reads()) if (b.shape().rank() == 4) assertEquals(0, b.shape().channels() % 8, st.name() + " reads " + b);
+            for (Lowering.Buffer b : st.writes()) if (b.shape().rank() == 4) assertEquals(0, b.shape().channels() % 8, st.name() + " writes " + b);
+        }
+        // The zero rows and columns go where the product is zero: round trip through the stored layout keeps every value.
+        float[] w = new float[42 * 8];
+        for (int i = 0; i < w.length; i++) w[i] = i + 1;
+        float[] stored = fc1.pack(w);
+        int nonzero = 0;
+        for (float v : stored) if (v != 0) nonzero++;
+        assertEquals(w.length, nonzero, "6 rows of zeros added, no value lost");
+    }
+
+    @Test
     void paramLayoutsRoundTrip() {
         Random r = new Random(5);
         TrainingLowering.Result res = lower(TrainingNets.build(TrainingNets.small()), Precision.F32);
