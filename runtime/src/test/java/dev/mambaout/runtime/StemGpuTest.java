@@ -12,8 +12,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -41,17 +39,7 @@ class StemGpuTest {
                 {5, 4, 24, 20, 32, 2, 1, true, Activation.GELU},
                 {9, 1, 32, 32, 24, 2, 1, true, Activation.GELU},
         };
-        List<Arguments> out = new ArrayList<>();
-        for (Backend b : Backend.values())
-            for (DType t : new DType[] {DType.F32, DType.BF16})
-                for (Object[] s : shapes) {
-                    Object[] a = new Object[s.length + 2];
-                    a[0] = b;
-                    a[1] = t;
-                    System.arraycopy(s, 0, a, 2, s.length);
-                    out.add(Arguments.of(a));
-                }
-        return out.stream();
+        return GpuSupport.onBothBackendsAndTypes(shapes);
     }
 
     @ParameterizedTest(name = "{0} {1} n={2} cin={3} {4}x{5} cout={6} s={7} p={8} norm={9} {10}")

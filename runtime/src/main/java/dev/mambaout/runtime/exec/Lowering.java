@@ -311,14 +311,15 @@ final class Lowering {
     record HiddenPad(int hidden, int gateIn, int padded) {
         int pad() { return padded - hidden; }
 
+        /** Where fc1's row r of 2 * hidden goes among the 2 * padded: g's first gateIn, g's conv part, i, then c. */
+        int fc1Row(int r) {
+            return r < gateIn ? r : r < hidden + gateIn ? r + pad() : r + 2 * pad();
+        }
+
         /** fc1's [2 * hidden, cols] rows (cols = 1 for the bias) into [2 * padded, cols]: g, then i, then c. */
         float[] fc1Rows(float[] v, int cols) {
             float[] o = new float[2 * padded * cols];
-            int p = pad();
-            for (int r = 0; r < 2 * hidden; r++) {
-                int to = r < gateIn ? r : r < hidden + gateIn ? r + p : r + 2 * p;
-                System.arraycopy(v, r * cols, o, to * cols, cols);
-            }
+            for (int r = 0; r < 2 * hidden; r++) System.arraycopy(v, r * cols, o, fc1Row(r) * cols, cols);
             return o;
         }
 
@@ -335,11 +336,7 @@ final class Lowering {
         /** The inverse of {@link #fc1Rows}: the padded rows dropped. */
         float[] fc1RowsBack(float[] o, int cols) {
             float[] v = new float[2 * hidden * cols];
-            int p = pad();
-            for (int r = 0; r < 2 * hidden; r++) {
-                int from = r < gateIn ? r : r < hidden + gateIn ? r + p : r + 2 * p;
-                System.arraycopy(o, from * cols, v, r * cols, cols);
-            }
+            for (int r = 0; r < 2 * hidden; r++) System.arraycopy(o, fc1Row(r) * cols, v, r * cols, cols);
             return v;
         }
 
