@@ -7,7 +7,7 @@
 set -u
 out=${OUT:-/tmp/labs}; mkdir -p "$out"
 labs=("$@")
-[ ${#labs[@]} -eq 0 ] && labs=(layernorm gated_dwconv gated_dwconv_bwd stem wgrad im2col elementwise head adamw)
+[ ${#labs[@]} -eq 0 ] && labs=(layernorm gated_dwconv gated_dwconv_bwd stem wgrad mlp im2col elementwise head adamw)
 F="-O3 -lineinfo -std=c++17 -arch=sm_90"
 head="# $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1), $(date -u +%F), commit ${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}"
 for l in "${labs[@]}"; do nvcc $F -o "/tmp/lab_$l" "kernels/lab/${l}_lab.cu" > "$out/build-$l.txt" 2>&1 & done

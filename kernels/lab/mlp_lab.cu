@@ -1,0 +1,238 @@
+// MLP lab, round 1: LayerNorm fused into fc1 (inference), y = LN(x) W^T + b, for the narrow MambaOut shapes where
+// cuBLASLt's GEMM runs at about half of copy bandwidth (profile r7: femto stage 1's fc1, 802816 x 256 x 48, 227 us,
+// 50% of its roof, after a 69 us layernorm_forward that writes the bf16 operand the GEMM reads back).
+//   x [T, K] f32 (the residual stream), gamma, beta [K] f32, W [N, K] bf16 (PyTorch's Linear layout), bias [N] f32
+//   -> y [T, N] bf16, f32 statistics and accumulation.
+// Variants:
+//   v1: a block of 256 threads takes 128 tokens: LayerNorm of its rows (a warp per 16 rows, the row in registers, two
+//       passes) into a bf16 A tile in shared memory, then for every 128-column tile of N: W's tile [128, K] into
+//       shared memory, mma.sync m16n8k16 (bf16 in, f32 accumulate; a warp owns 32 rows x 64 columns), bias, bf16,
+//       stored from the fragments. K <= 192 and K % 16 == 0 (the whole K in shared memory: stages 1-3 of femto,
+//       1-2 of tiny); rows padded by 8 elements so the fragment loads are conflict-free.
+// Validation against a double reference on the bf16-rounded operands (LN output rounded as the kernel rounds it),
+// odd token counts, N not a multiple of 128, outputs poisoned; timing at the batch-256 shapes against the copy floor
+// (x read, y written, W) and, in NOTES.md, the two steps it replaces.
+//   nvcc -O3 -lineinfo -std=c++17 -arch=sm_90 -o /tmp/mlp_lab kernels/lab/mlp_lab.cu && /tmp/mlp_lab [--check]
+#include "lab_util.cuh"
+#include <cuda_bf16.h>
+#include <cstdint>
+
+constexpr int ML_BLOCK = 256, ML_BM = 128, ML_BN = 128, ML_MAXK = 192, ML_PAD = 8;
+constexpr int ML_PITCH = ML_MAXK + ML_PAD;   // bf16 elements per shared row
+
+__device__ __forceinline__ float ml_warp_sum(float v) {
+    #pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ void ml_mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t ml_ld32(const __nv_bfloat16* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+__global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1_v1(__nv_bfloat16* __restrict__ y, const float* __restrict__ x,
+                                                          const float* __restrict__ gamma,
+                                                          const float* __restrict__ beta,
+                                                          const __nv_bfloat16* __restrict__ w,
+                                                          const float* __restrict__ bias, int T, int K, int N,
+                                                          float eps) {
+    extern __shared__ __align__(16) __nv_bfloat16 ml_smem[];
+    __nv_bfloat16* sa = ml_smem;                       // [ML_BM][ML_PITCH]: LN(x) of the block's rows
+    __nv_bfloat16* sw = ml_smem + ML_BM * ML_PITCH;    // [ML_BN][ML_PITCH]: one column tile of W
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const long long row0 = (long long)blockIdx.x * ML_BM;
+
+    // LayerNorm: warp w normalises rows w*16 .. w*16+15, K <= 192 = 6 values per lane.
+    for (int r = warp * 16; r < warp * 16 + 16; r++) {
+        const long long t = row0 + r;
+        float v[ML_MAXK / 32];
+        float s = 0.0f;
+        #pragma unroll
+        for (int j = 0; j < ML_MAXK / 32; j++) {
+            const int c = lane + 32 * j;
+            v[j] = (t < T && c < K) ? x[t * K + c] : 0.0f;
+            s += v[j];
+        }
+        const float mean = ml_warp_sum(s) / K;
+        float q = 0.0f;
+        #pragma unroll
+        for (int j = 0; j < ML_MAXK / 32; j++) {
+            const int c = lane + 32 * j;
+            const float d = c < K ? v[j] - mean : 0.0f;
+            q += d * d;
+        }
+        const float rstd = rsqrtf(ml_warp_sum(q) / K + eps);
+        #pragma unroll
+        for (int j = 0; j < ML_MAXK / 32; j++) {
+            const int c = lane + 32 * j;
+            if (c < K) {
+                const float o = t < T ? (v[j] - mean) * rstd * gamma[c] + beta[c] : 0.0f;
+                sa[r * ML_PITCH + c] = __float2bfloat16_rn(o);
+            }
+        }
+    }
+
+    const int g = lane >> 2, tg = lane & 3;
+    const int wm = warp % 4, wn = warp / 4;            // rows wm*32.., columns wn*64.. of the tile
+    for (int n0 = 0; n0 < N; n0 += ML_BN) {
+        __syncthreads();   // the A tile is written (first pass) and the previous W tile's reads are done
+        // W's tile: rows n0 .. n0+127, K bf16 each, 16-byte copies; rows past N are zero.
+        const int pieces = ML_BN * K / 8;
+        for (int i = threadIdx.x; i < pieces; i += ML_BLOCK) {
+            const int n = i / (K / 8), k = (i % (K / 8)) * 8;
+            uint4 u = make_uint4(0, 0, 0, 0);
+            if (n0 + n < N) u = *reinterpret_cast<const uint4*>(w + (long long)(n0 + n) * K + k);
+            *reinterpret_cast<uint4*>(sw + n * ML_PITCH + k) = u;
+        }
+        __syncthreads();
+        float acc[2][8][4];
+        #pragma unroll
+        for (int i = 0; i < 2; i++)
+            #pragma unroll
+            for (int j = 0; j < 8; j++)
+                #pragma unroll
+                for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+        for (int k0 = 0; k0 < K; k0 += 16) {
+            uint32_t a[2][4];
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const __nv_bfloat16* p = sa + (wm * 32 + i * 16 + g) * ML_PITCH + k0 + tg * 2;
+                a[i][0] = ml_ld32(p);
+                a[i][1] = ml_ld32(p + 8 * ML_PITCH);
+                a[i][2] = ml_ld32(p + 8);
+                a[i][3] = ml_ld32(p + 8 * ML_PITCH + 8);
+            }
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const __nv_bfloat16* p = sw + (wn * 64 + j * 8 + g) * ML_PITCH + k0 + tg * 2;
+                const uint32_t b0 = ml_ld32(p), b1 = ml_ld32(p + 8);
+                ml_mma(acc[0][j], a[0], b0, b1);
+                ml_mma(acc[1][j], a[1], b0, b1);
+            }
+        }
+        // Epilogue: bias, bf16, pairs of columns straight from the fragments.
+        #pragma unroll
+        for (int i = 0; i < 2; i++)
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const int n = n0 + wn * 64 + j * 8 + tg * 2;
+                if (n >= N) continue;
+                const float b0 = bias[n], b1 = n + 1 < N ? bias[n + 1] : 0.0f;
+                #pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const long long t = row0 + wm * 32 + i * 16 + g + h * 8;
+                    if (t >= T) continue;
+                    __nv_bfloat16* dst = y + t * N + n;
+                    if (n + 1 < N) {
+                        *reinterpret_cast<__nv_bfloat162*>(dst) =
+                            __floats2bfloat162_rn(acc[i][j][2 * h] + b0, acc[i][j][2 * h + 1] + b1);
+                    } else {
+                        dst[0] = __float2bfloat16_rn(acc[i][j][2 * h] + b0);
+                    }
+                }
+            }
+    }
+}
+
+static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * sizeof(__nv_bfloat16); }
+
+static void ml_launch(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+                      const float* bias, int T, int K, int N) {
+    const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
+    mlp_ln_fc1_v1<<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
+    CK(cudaGetLastError());
+}
+
+struct MlDev {
+    float *x, *g, *b, *bias;
+    __nv_bfloat16 *w, *y;
+    std::vector<float> hx, hg, hb, hbias, hw;   // hw: W as the kernel sees it (bf16-rounded)
+    int T, K, N;
+    MlDev(int T_, int K_, int N_, bool fill) : T(T_), K(K_), N(N_) {
+        CK(cudaMalloc(&x, (size_t)T * K * 4)); CK(cudaMalloc(&y, (size_t)T * N * 2));
+        CK(cudaMalloc(&g, K * 4)); CK(cudaMalloc(&b, K * 4)); CK(cudaMalloc(&bias, N * 4));
+        CK(cudaMalloc(&w, (size_t)N * K * 2));
+        hg.resize(K); hb.resize(K); hbias.resize(N); hw.resize((size_t)N * K);
+        std::vector<uint16_t> wbits((size_t)N * K);
+        for (int i = 0; i < K; i++) { hg[i] = 1 + 0.2f * lab_randn(); hb[i] = 0.2f * lab_randn(); }
+        for (int i = 0; i < N; i++) hbias[i] = 0.2f * lab_randn();
+        for (size_t i = 0; i < wbits.size(); i++) { wbits[i] = lab_f2bf(lab_randn() / sqrtf((float)K)); hw[i] = lab_bf2f(wbits[i]); }
+        CK(cudaMemcpy(g, hg.data(), K * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(b, hb.data(), K * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(bias, hbias.data(), N * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(w, wbits.data(), wbits.size() * 2, cudaMemcpyHostToDevice));
+        if (fill) {
+            hx.resize((size_t)T * K);
+            for (auto& v : hx) v = 3 + 2 * lab_randn();
+            CK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice));
+        } else {
+            CK(cudaMemset(x, 0x3f, (size_t)T * K * 4));   // ~0.75: finite and moderate
+        }
+    }
+    ~MlDev() { cudaFree(x); cudaFree(y); cudaFree(g); cudaFree(b); cudaFree(bias); cudaFree(w); }
+};
+
+static bool ml_check(int T, int K, int N) {
+    MlDev d(T, K, N, true);
+    CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
+    ml_launch(d.y, d.x, d.g, d.b, d.w, d.bias, T, K, N);
+    CK(cudaDeviceSynchronize());
+    std::vector<uint16_t> hy((size_t)T * N);
+    CK(cudaMemcpy(hy.data(), d.y, hy.size() * 2, cudaMemcpyDeviceToHost));
+    double num = 0, den = 0;
+    bool nan = false;
+    std::vector<double> a(K);
+    for (int t = 0; t < T; t++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < K; c++) m += d.hx[(size_t)t * K + c];
+        m /= K;
+        for (int c = 0; c < K; c++) { double e = d.hx[(size_t)t * K + c] - m; v += e * e; }
+        const double rs = 1 / sqrt(v / K + 1e-6);
+        for (int c = 0; c < K; c++) a[c] = lab_bf2f(lab_f2bf((float)((d.hx[(size_t)t * K + c] - m) * rs * d.hg[c] + d.hb[c])));
+        for (int n = 0; n < N; n++) {
+            double s = d.hbias[n];
+            for (int c = 0; c < K; c++) s += a[c] * d.hw[(size_t)n * K + c];
+            const double got = lab_bf2f(hy[(size_t)t * N + n]);
+            if (!std::isfinite(got)) nan = true;
+            num += (got - s) * (got - s);
+            den += s * s;
+        }
+    }
+    const double rel = sqrt(num / den);
+    const bool ok = !nan && rel < 1e-2;
+    printf("%s v1 T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", T, K, N, rel, nan ? " NaN" : "");
+    return ok;
+}
+
+int main(int argc, char** argv) {
+    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
+    printf("device: %s, %d SMs\n", p.name, p.multiProcessorCount);
+    CK(cudaFuncSetAttribute(mlp_ln_fc1_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)ml_smem_bytes()));
+    const int cases[][3] = {{1, 48, 256}, {127, 48, 256}, {129, 16, 8}, {300, 96, 512}, {1000, 192, 1024},
+                            {257, 32, 136}, {64, 48, 130}, {5000, 96, 200}};
+    int fails = 0;
+    for (auto& c : cases) fails += !ml_check(c[0], c[1], c[2]);
+    printf("validation: %d cases, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])), fails);
+    if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
+    void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
+    const double bps = lab_copy_bps(flush);
+    printf("\n| shape | T | K | N | MB | floor us | v1 us | v1 %% of floor |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    const struct { const char* name; int T, K, N; } shapes[] = {
+        {"femto 1 fc1", 802816, 48, 256}, {"femto 2 fc1", 200704, 96, 512}, {"femto 3 fc1", 50176, 192, 1024},
+        {"tiny 1 fc1", 802816, 96, 512}, {"tiny 2 fc1", 200704, 192, 1024}};
+    for (auto& s : shapes) {
+        MlDev d(s.T, s.K, s.N, false);
+        const double bytes = (double)s.T * s.K * 4 + (double)s.T * s.N * 2 + (double)s.N * s.K * 2;
+        const double floor_us = bytes / bps * 1e6;
+        const float ms = lab_time_ms([&] { ml_launch(d.y, d.x, d.g, d.b, d.w, d.bias, s.T, s.K, s.N); }, flush, 20);
+        printf("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.0f%% |\n", s.name, s.T, s.K, s.N, bytes / 1e6, floor_us,
+               ms * 1e3, 100 * floor_us / (ms * 1e3));
+    }
+    CK(cudaFree(flush));
+    return 0;
+}
