@@ -8,7 +8,7 @@
 //       passes) into a bf16 A tile in shared memory, then for every 128-column tile of N: W's tile [128, K] into
 //       shared memory, mma.sync m16n8k16 (bf16 in, f32 accumulate; a warp owns 32 rows x 64 columns), bias, bf16,
 //       stored from the fragments. K <= 192 and K % 16 == 0 (the whole K in shared memory: stages 1-3 of femto,
-//       1-2 of tiny); rows padded by 8 elements so the fragment loads are conflict-free.
+//       1-2 of tiny) and N even; rows padded by 8 elements so the fragment loads are conflict-free.
 // Validation against a double reference on the bf16-rounded operands (LN output rounded as the kernel rounds it),
 // odd token counts, N not a multiple of 128, outputs poisoned; timing at the batch-256 shapes against the copy floor
 // (x read, y written, W) and, in NOTES.md, the two steps it replaces.
@@ -143,6 +143,10 @@ static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * size
 
 static void ml_launch(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                       const float* bias, int T, int K, int N) {
+    if (K % 16 != 0 || K > ML_MAXK || N % 2 != 0) {   // N even: the epilogue stores bf16 pairs (N = 2 hidden)
+        fprintf(stderr, "mlp_lab v1: K = %d must be a multiple of 16 up to %d and N = %d even\n", K, ML_MAXK, N);
+        exit(2);
+    }
     const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
     mlp_ln_fc1_v1<<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
     CK(cudaGetLastError());
