@@ -9,6 +9,8 @@
 //       shared memory, mma.sync m16n8k16 (bf16 in, f32 accumulate; a warp owns 32 rows x 64 columns), bias, bf16,
 //       stored from the fragments. K <= 192 and K % 16 == 0 (the whole K in shared memory: stages 1-3 of femto,
 //       1-2 of tiny) and N even; rows padded by 8 elements so the fragment loads are conflict-free.
+//   v2: v1 with the output tile staged through shared memory (W's slot, free after the MMAs) and written as rows of
+//       16-byte stores (N % 8 == 0; partial tiles element by element).
 // Validation against a double reference on the bf16-rounded operands (LN output rounded as the kernel rounds it),
 // odd token counts, N not a multiple of 128, outputs poisoned; timing at the batch-256 shapes against the copy floor
 // (x read, y written, W) and, in NOTES.md, the two steps it replaces.
@@ -35,7 +37,8 @@ __device__ __forceinline__ void ml_mma(float (&d)[4], const uint32_t (&a)[4], ui
 
 __device__ __forceinline__ uint32_t ml_ld32(const __nv_bfloat16* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
-__global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1_v1(__nv_bfloat16* __restrict__ y, const float* __restrict__ x,
+template <bool STAGED>
+__global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict__ y, const float* __restrict__ x,
                                                           const float* __restrict__ gamma,
                                                           const float* __restrict__ beta,
                                                           const __nv_bfloat16* __restrict__ w,
@@ -115,7 +118,40 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1_v1(__nv_bfloat16* __restr
                 ml_mma(acc[1][j], a[1], b0, b1);
             }
         }
-        // Epilogue: bias, bf16, pairs of columns straight from the fragments.
+        if constexpr (STAGED) {
+            // v2: the tile through shared memory (W's slot is free once every warp has done its MMAs), then rows of
+            // 16-byte stores: a warp writes 512 contiguous bytes of a row instead of 8 rows x 16 bytes.
+            constexpr int OP = ML_BN + 8;   // bf16 per staged row: rows on shifted banks
+            __syncthreads();
+            #pragma unroll
+            for (int i = 0; i < 2; i++)
+                #pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    const int c = wn * 64 + j * 8 + tg * 2, n = n0 + c;
+                    const float b0 = n < N ? bias[n] : 0.0f, b1 = n + 1 < N ? bias[n + 1] : 0.0f;
+                    #pragma unroll
+                    for (int h = 0; h < 2; h++) {
+                        const int r = wm * 32 + i * 16 + g + h * 8;
+                        *reinterpret_cast<__nv_bfloat162*>(sw + r * OP + c) =
+                            __floats2bfloat162_rn(acc[i][j][2 * h] + b0, acc[i][j][2 * h + 1] + b1);
+                    }
+                }
+            __syncthreads();
+            const int cols = N - n0 < ML_BN ? N - n0 : ML_BN;
+            for (int u = threadIdx.x; u < ML_BM * ML_BN / 8; u += ML_BLOCK) {
+                const int r = u / (ML_BN / 8), c = (u % (ML_BN / 8)) * 8;
+                const long long t = row0 + r;
+                if (t >= T || c >= cols) continue;
+                __nv_bfloat16* dst = y + t * N + n0 + c;
+                if (c + 8 <= cols && N % 8 == 0) {
+                    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(sw + r * OP + c);
+                } else {
+                    for (int e = 0; e < 8 && c + e < cols; e++) dst[e] = sw[r * OP + c + e];
+                }
+            }
+            continue;
+        }
+        // v1's epilogue: bias, bf16, pairs of columns straight from the fragments.
         #pragma unroll
         for (int i = 0; i < 2; i++)
             #pragma unroll
@@ -141,14 +177,15 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1_v1(__nv_bfloat16* __restr
 
 static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * sizeof(__nv_bfloat16); }
 
-static void ml_launch(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+static void ml_launch(int v, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                       const float* bias, int T, int K, int N) {
     if (K % 16 != 0 || K > ML_MAXK || N % 2 != 0) {   // N even: the epilogue stores bf16 pairs (N = 2 hidden)
         fprintf(stderr, "mlp_lab v1: K = %d must be a multiple of 16 up to %d and N = %d even\n", K, ML_MAXK, N);
         exit(2);
     }
     const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
-    mlp_ln_fc1_v1<<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
+    if (v == 1) mlp_ln_fc1<false><<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
+    else mlp_ln_fc1<true><<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
     CK(cudaGetLastError());
 }
 
@@ -183,13 +220,7 @@ struct MlDev {
 
 static bool ml_check(int T, int K, int N) {
     MlDev d(T, K, N, true);
-    CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
-    ml_launch(d.y, d.x, d.g, d.b, d.w, d.bias, T, K, N);
-    CK(cudaDeviceSynchronize());
-    std::vector<uint16_t> hy((size_t)T * N);
-    CK(cudaMemcpy(hy.data(), d.y, hy.size() * 2, cudaMemcpyDeviceToHost));
-    double num = 0, den = 0;
-    bool nan = false;
+    std::vector<double> ref((size_t)T * N);
     std::vector<double> a(K);
     for (int t = 0; t < T; t++) {
         double m = 0, v = 0;
@@ -201,31 +232,46 @@ static bool ml_check(int T, int K, int N) {
         for (int n = 0; n < N; n++) {
             double s = d.hbias[n];
             for (int c = 0; c < K; c++) s += a[c] * d.hw[(size_t)n * K + c];
-            const double got = lab_bf2f(hy[(size_t)t * N + n]);
-            if (!std::isfinite(got)) nan = true;
-            num += (got - s) * (got - s);
-            den += s * s;
+            ref[(size_t)t * N + n] = s;
         }
     }
-    const double rel = sqrt(num / den);
-    const bool ok = !nan && rel < 1e-2;
-    printf("%s v1 T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", T, K, N, rel, nan ? " NaN" : "");
-    return ok;
+    bool all = true;
+    for (int v = 1; v <= 2; v++) {
+        CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
+        ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, T, K, N);
+        CK(cudaDeviceSynchronize());
+        std::vector<uint16_t> hy((size_t)T * N);
+        CK(cudaMemcpy(hy.data(), d.y, hy.size() * 2, cudaMemcpyDeviceToHost));
+        double num = 0, den = 0;
+        bool nan = false;
+        for (size_t i = 0; i < hy.size(); i++) {
+            const double got = lab_bf2f(hy[i]);
+            if (!std::isfinite(got)) nan = true;
+            num += (got - ref[i]) * (got - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        const double rel = sqrt(num / den);
+        const bool ok = !nan && rel < 1e-2;
+        printf("%s v%d T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", v, T, K, N, rel, nan ? " NaN" : "");
+        all = all && ok;
+    }
+    return all;
 }
 
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, %d SMs\n", p.name, p.multiProcessorCount);
-    CK(cudaFuncSetAttribute(mlp_ln_fc1_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)ml_smem_bytes()));
+    CK(cudaFuncSetAttribute(mlp_ln_fc1<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)ml_smem_bytes()));
+    CK(cudaFuncSetAttribute(mlp_ln_fc1<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)ml_smem_bytes()));
     const int cases[][3] = {{1, 48, 256}, {127, 48, 256}, {129, 16, 8}, {300, 96, 512}, {1000, 192, 1024},
                             {257, 32, 136}, {64, 48, 130}, {5000, 96, 200}};
     int fails = 0;
     for (auto& c : cases) fails += !ml_check(c[0], c[1], c[2]);
-    printf("validation: %d cases, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])), fails);
+    printf("validation: %d shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])), fails);
     if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
     void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
     const double bps = lab_copy_bps(flush);
-    printf("\n| shape | T | K | N | MB | floor us | v1 us | v1 %% of floor |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     const struct { const char* name; int T, K, N; } shapes[] = {
         {"femto 1 fc1", 802816, 48, 256}, {"femto 2 fc1", 200704, 96, 512}, {"femto 3 fc1", 50176, 192, 1024},
         {"tiny 1 fc1", 802816, 96, 512}, {"tiny 2 fc1", 200704, 192, 1024}};
@@ -233,9 +279,12 @@ int main(int argc, char** argv) {
         MlDev d(s.T, s.K, s.N, false);
         const double bytes = (double)s.T * s.K * 4 + (double)s.T * s.N * 2 + (double)s.N * s.K * 2;
         const double floor_us = bytes / bps * 1e6;
-        const float ms = lab_time_ms([&] { ml_launch(d.y, d.x, d.g, d.b, d.w, d.bias, s.T, s.K, s.N); }, flush, 20);
-        printf("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.0f%% |\n", s.name, s.T, s.K, s.N, bytes / 1e6, floor_us,
-               ms * 1e3, 100 * floor_us / (ms * 1e3));
+        printf("| %s | %d | %d | %d | %.1f | %.1f |", s.name, s.T, s.K, s.N, bytes / 1e6, floor_us);
+        for (int v = 1; v <= 2; v++) {
+            const float ms = lab_time_ms([&] { ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, s.T, s.K, s.N); }, flush, 20);
+            printf(" %.1f (%.0f%%) |", ms * 1e3, 100 * floor_us / (ms * 1e3));
+        }
+        printf("\n");
     }
     CK(cudaFree(flush));
     return 0;
