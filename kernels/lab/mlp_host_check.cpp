@@ -1,0 +1,154 @@
+// Host check of the MLP lab's kernels (mlp_kernels.cuh) without a GPU: the kernels compiled as plain C++ under a
+// CUDA shim (a block = 256 std::threads, __syncthreads = a block barrier, a warp's shuffles and mma.sync through a
+// per-warp barrier and exchange arrays) against a double reference of LN(x) W^T + b on the bf16-rounded operands.
+// mma.sync m16n8k16 is emulated from the PTX ISA's fragment figures for .bf16 (A: a0,a1 row g, k 2t..2t+1; a2,a3
+// row g + 8; a4..a7 the same rows at k + 8; B: b0,b1 k 2t..2t+1 of column g, b2,b3 k + 8; C/D: c0,c1 row g, columns
+// 2t, 2t + 1; c2,c3 row g + 8; g = lane / 4, t = lane % 4): it checks the kernels' indexing, fragment loads, staging
+// and barriers against that reading of the layout, not GPU timing or memory ordering.
+//   g++ -std=c++20 -O2 -pthread -o /tmp/mlp_check kernels/lab/mlp_host_check.cpp && /tmp/mlp_check
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __restrict__
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+#define ML_HOST 1
+
+struct Dim { unsigned x = 0, y = 0, z = 0; };
+thread_local Dim threadIdx, blockIdx;
+static std::barrier<>* g_block;
+static std::barrier<>* g_warp[8];
+inline void __syncthreads() { g_block->arrive_and_wait(); }
+
+struct __nv_bfloat16 { uint16_t v; };
+struct __nv_bfloat162 { __nv_bfloat16 x, y; };
+struct uint4 { uint32_t x, y, z, w; };
+inline uint4 make_uint4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return {a, b, c, d}; }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return {(uint16_t)((u >> 16) | 0x40)};
+    u += 0x7fffu + ((u >> 16) & 1);
+    return {(uint16_t)(u >> 16)};
+}
+inline float bf2f(__nv_bfloat16 b) { uint32_t u = (uint32_t)b.v << 16; float f; memcpy(&f, &u, 4); return f; }
+inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16_rn(a), __float2bfloat16_rn(b)}; }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+
+// Per-warp exchange: every lane publishes, the warp meets, every lane reads, the warp meets again.
+static float g_xf[8][32];
+static uint32_t g_xa[8][32][4], g_xb[8][32][2];
+inline float __shfl_xor_sync(unsigned, float v, int o) {
+    const int w = threadIdx.x / 32, l = threadIdx.x % 32;
+    g_xf[w][l] = v;
+    g_warp[w]->arrive_and_wait();
+    const float r = g_xf[w][l ^ o];
+    g_warp[w]->arrive_and_wait();
+    return r;
+}
+inline float lo(uint32_t r) { return bf2f({(uint16_t)(r & 0xffff)}); }
+inline float hi(uint32_t r) { return bf2f({(uint16_t)(r >> 16)}); }
+inline void ml_mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    const int w = threadIdx.x / 32, l = threadIdx.x % 32;
+    for (int i = 0; i < 4; i++) g_xa[w][l][i] = a[i];
+    g_xb[w][l][0] = b0;
+    g_xb[w][l][1] = b1;
+    g_warp[w]->arrive_and_wait();
+    float A[16][16], B[16][8];
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane / 4, t = lane % 4;
+        const uint32_t* ar = g_xa[w][lane];
+        A[g][2 * t] = lo(ar[0]); A[g][2 * t + 1] = hi(ar[0]);
+        A[g + 8][2 * t] = lo(ar[1]); A[g + 8][2 * t + 1] = hi(ar[1]);
+        A[g][2 * t + 8] = lo(ar[2]); A[g][2 * t + 9] = hi(ar[2]);
+        A[g + 8][2 * t + 8] = lo(ar[3]); A[g + 8][2 * t + 9] = hi(ar[3]);
+        B[2 * t][g] = lo(g_xb[w][lane][0]); B[2 * t + 1][g] = hi(g_xb[w][lane][0]);
+        B[2 * t + 8][g] = lo(g_xb[w][lane][1]); B[2 * t + 9][g] = hi(g_xb[w][lane][1]);
+    }
+    g_warp[w]->arrive_and_wait();
+    const int g = l / 4, t = l % 4;
+    const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+    for (int e = 0; e < 4; e++) {
+        float s = d[e];
+        for (int k = 0; k < 16; k++) s += A[rows[e]][k] * B[k][cols[e]];
+        d[e] = s;
+    }
+}
+
+// The kernels' dynamic shared memory: one block at a time.
+alignas(16) static __nv_bfloat16 ml_smem[(128 + 128) * 200];
+
+#include "mlp_kernels.cuh"
+
+static uint16_t f2bf(float f) { return __float2bfloat16_rn(f).v; }
+
+template <bool STAGED>
+static bool run(int T, int K, int N) {
+    std::mt19937 rng(T * 7 + K * 131 + N);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> x((size_t)T * K), g(K), b(K), bias(N), wf((size_t)N * K);
+    std::vector<__nv_bfloat16> w((size_t)N * K), y((size_t)T * N, {0x7fc0});   // poisoned with NaN
+    for (auto& v : x) v = 3 + 2 * nd(rng);
+    for (int i = 0; i < K; i++) { g[i] = 1 + 0.2f * nd(rng); b[i] = 0.2f * nd(rng); }
+    for (auto& v : bias) v = 0.2f * nd(rng);
+    for (size_t i = 0; i < w.size(); i++) { w[i] = {f2bf(nd(rng) / std::sqrt((float)K))}; wf[i] = bf2f(w[i]); }
+    const int grid = (T + ML_BM - 1) / ML_BM;
+    for (int blk = 0; blk < grid; blk++) {
+        std::barrier<> bb(ML_BLOCK);
+        std::vector<std::unique_ptr<std::barrier<>>> wb;
+        for (int i = 0; i < 8; i++) { wb.emplace_back(new std::barrier<>(32)); g_warp[i] = wb.back().get(); }
+        g_block = &bb;
+        std::vector<std::thread> ts;
+        for (int t = 0; t < ML_BLOCK; t++) {
+            ts.emplace_back([&, t, blk] {
+                threadIdx.x = t;
+                blockIdx.x = blk;
+                mlp_ln_fc1<STAGED>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, K, N, 1e-6f);
+            });
+        }
+        for (auto& t : ts) t.join();
+    }
+    double num = 0, den = 0;
+    bool nan = false;
+    std::vector<double> a(K);
+    for (int t = 0; t < T; t++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < K; c++) m += x[(size_t)t * K + c];
+        m /= K;
+        for (int c = 0; c < K; c++) v += (x[(size_t)t * K + c] - m) * (x[(size_t)t * K + c] - m);
+        const double rs = 1 / std::sqrt(v / K + 1e-6);
+        for (int c = 0; c < K; c++) a[c] = bf2f({f2bf((float)((x[(size_t)t * K + c] - m) * rs * g[c] + b[c]))});
+        for (int n = 0; n < N; n++) {
+            double s = bias[n];
+            for (int c = 0; c < K; c++) s += a[c] * wf[(size_t)n * K + c];
+            const double got = bf2f(y[(size_t)t * N + n]);
+            if (!std::isfinite(got)) nan = true;
+            num += (got - s) * (got - s);
+            den += s * s;
+        }
+    }
+    const double rel = std::sqrt(num / den);
+    const bool ok = !nan && rel < 1e-2;
+    printf("%s v%d T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", STAGED ? 2 : 1, T, K, N, rel, nan ? " NaN" : "");
+    return ok;
+}
+
+int main() {
+    const int cases[][3] = {{1, 48, 256}, {127, 48, 256}, {129, 16, 8}, {300, 96, 512}, {130, 192, 1024},
+                            {257, 32, 136}, {64, 48, 130}};
+    int fails = 0;
+    for (auto& c : cases) {
+        fails += !run<false>(c[0], c[1], c[2]);
+        fails += !run<true>(c[0], c[1], c[2]);
+    }
+    printf("%d failures\n", fails);
+    return fails != 0;
+}
