@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
 
 #define __global__
 #define __device__
+#define __host__
 #define __forceinline__ inline
 #define __restrict__
 #define __launch_bounds__(...)
@@ -83,10 +85,23 @@ inline void ml_mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t 
     }
 }
 
-// The kernels' dynamic shared memory: one block at a time.
-alignas(16) static __nv_bfloat16 ml_smem[(128 + 128) * 200];
+// The kernels' dynamic shared memory: one block at a time, as large as the largest kernel's (fc2 at D = 192).
+alignas(16) static __nv_bfloat16 ml_smem[64 * 1024];
 
 #include "mlp_kernels.cuh"
+
+template <class F>
+static void launch(int grid, F body) {
+    for (int blk = 0; blk < grid; blk++) {
+        std::barrier<> bb(ML_BLOCK);
+        std::vector<std::unique_ptr<std::barrier<>>> wb;
+        for (int i = 0; i < 8; i++) { wb.emplace_back(new std::barrier<>(32)); g_warp[i] = wb.back().get(); }
+        g_block = &bb;
+        std::vector<std::thread> ts;
+        for (int t = 0; t < ML_BLOCK; t++) ts.emplace_back([&, t, blk] { threadIdx.x = t; blockIdx.x = blk; body(); });
+        for (auto& t : ts) t.join();
+    }
+}
 
 static uint16_t f2bf(float f) { return __float2bfloat16_rn(f).v; }
 
@@ -100,22 +115,9 @@ static bool run(int T, int K, int N) {
     for (int i = 0; i < K; i++) { g[i] = 1 + 0.2f * nd(rng); b[i] = 0.2f * nd(rng); }
     for (auto& v : bias) v = 0.2f * nd(rng);
     for (size_t i = 0; i < w.size(); i++) { w[i] = {f2bf(nd(rng) / std::sqrt((float)K))}; wf[i] = bf2f(w[i]); }
-    const int grid = (T + ML_BM - 1) / ML_BM;
-    for (int blk = 0; blk < grid; blk++) {
-        std::barrier<> bb(ML_BLOCK);
-        std::vector<std::unique_ptr<std::barrier<>>> wb;
-        for (int i = 0; i < 8; i++) { wb.emplace_back(new std::barrier<>(32)); g_warp[i] = wb.back().get(); }
-        g_block = &bb;
-        std::vector<std::thread> ts;
-        for (int t = 0; t < ML_BLOCK; t++) {
-            ts.emplace_back([&, t, blk] {
-                threadIdx.x = t;
-                blockIdx.x = blk;
-                mlp_ln_fc1<STAGED>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, K, N, 1e-6f);
-            });
-        }
-        for (auto& t : ts) t.join();
-    }
+    launch((T + ML_BM - 1) / ML_BM, [&] {
+        mlp_ln_fc1<STAGED>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, K, N, 1e-6f);
+    });
     double num = 0, den = 0;
     bool nan = false;
     std::vector<double> a(K);
@@ -141,6 +143,53 @@ static bool run(int T, int K, int N) {
     return ok;
 }
 
+template <int NT>
+static bool run_fc2(int T, int H, bool in_place) {
+    constexpr int D = NT * 16;
+    static_assert(mf_smem_bytes(D) <= sizeof(ml_smem), "the fc2 kernel's shared memory");
+    std::mt19937 rng(T * 3 + H * 17 + D);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<__nv_bfloat16> a((size_t)T * H), w((size_t)D * H), ln((size_t)T * D, {0x7fc0});
+    std::vector<float> af(a.size()), wf(w.size()), res((size_t)T * D), bias(D), g(D), b(D);
+    std::vector<float> out(in_place ? 0 : (size_t)T * D, NAN);
+    for (size_t i = 0; i < a.size(); i++) { a[i] = {f2bf(nd(rng))}; af[i] = bf2f(a[i]); }
+    for (size_t i = 0; i < w.size(); i++) { w[i] = {f2bf(nd(rng) / std::sqrt((float)H))}; wf[i] = bf2f(w[i]); }
+    for (auto& v : res) v = 2 * nd(rng);
+    for (int i = 0; i < D; i++) { bias[i] = 0.2f * nd(rng); g[i] = 1 + 0.2f * nd(rng); b[i] = 0.2f * nd(rng); }
+    const std::vector<float> res0 = res;
+    float* o = in_place ? res.data() : out.data();
+    launch((T + ML_BM - 1) / ML_BM, [&] {
+        mlp_fc2_res_ln<NT>(o, ln.data(), res.data(), a.data(), w.data(), bias.data(), g.data(), b.data(), T, H, 1e-6f);
+    });
+    double n1 = 0, d1 = 0, n2 = 0, d2 = 0;
+    bool nan = false;
+    std::vector<double> s(D);
+    for (int t = 0; t < T; t++) {
+        double m = 0, v = 0;
+        for (int n = 0; n < D; n++) {
+            double acc = res0[(size_t)t * D + n] + bias[n];
+            for (int k = 0; k < H; k++) acc += (double)af[(size_t)t * H + k] * wf[(size_t)n * H + k];
+            s[n] = acc;
+            m += acc;
+        }
+        m /= D;
+        for (int n = 0; n < D; n++) v += (s[n] - m) * (s[n] - m);
+        const double rs = 1 / std::sqrt(v / D + 1e-6);
+        for (int n = 0; n < D; n++) {
+            const double got = o[(size_t)t * D + n], gl = bf2f(ln[(size_t)t * D + n]);
+            const double want = (s[n] - m) * rs * g[n] + b[n];
+            if (!std::isfinite(got) || !std::isfinite(gl)) nan = true;
+            n1 += (got - s[n]) * (got - s[n]); d1 += s[n] * s[n];
+            n2 += (gl - want) * (gl - want); d2 += want * want;
+        }
+    }
+    const double e1 = std::sqrt(n1 / d1), e2 = std::sqrt(n2 / d2);
+    const bool ok = !nan && e1 < 1e-5 && e2 < 1e-2;
+    printf("%s fc2 T=%d H=%d D=%d%s: sum %.2e, LN %.2e%s\n", ok ? "ok  " : "FAIL", T, H, D, in_place ? " in place" : "",
+           e1, e2, nan ? " NaN" : "");
+    return ok;
+}
+
 int main() {
     const int cases[][3] = {{1, 48, 256}, {127, 48, 256}, {129, 16, 8}, {300, 96, 512}, {130, 192, 1024},
                             {257, 32, 136}, {64, 48, 130}};
@@ -149,6 +198,11 @@ int main() {
         fails += !run<false>(c[0], c[1], c[2]);
         fails += !run<true>(c[0], c[1], c[2]);
     }
+    fails += !run_fc2<3>(1, 128, false);
+    fails += !run_fc2<3>(200, 128, true);
+    fails += !run_fc2<6>(129, 256, false);
+    fails += !run_fc2<12>(130, 512, true);
+    fails += !run_fc2<3>(127, 32, false);
     printf("%d failures\n", fails);
     return fails != 0;
 }

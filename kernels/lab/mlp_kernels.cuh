@@ -163,3 +163,120 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
     }
 }
 
+
+// ---------------------------------------------------------------------------------------------------------- fc2
+// fc2 with the residual and the next block's LayerNorm: s = res + a W^T + bias (f32, written to out_res; out_res may
+// be res), then out_ln = LN(s) (bf16, the next fc1's operand). a [T, H] bf16 (the gate's output), W [D, H] bf16,
+// D = NT * 16 <= 192 (a whole row of s in one block: its LayerNorm needs no second pass), H % 32 == 0.
+// v1: 128 tokens a block; K in chunks of 32 through shared memory (one buffer, two barriers a chunk); warps 4 (rows)
+// x 2 (columns), a warp 32 rows x D / 2 columns = 2 x NT m16n8 tiles; the accumulators plus bias staged as f32
+// [128][D] in shared memory, then a warp per 16 rows adds res, writes s and its LayerNorm.
+constexpr int MF_KC = 32, MF_KP = MF_KC + 8;   // K chunk and its padded row (bf16): conflict-free fragment loads
+
+__host__ __device__ constexpr size_t mf_smem_bytes(int D) {
+    return (size_t)(ML_BM + D) * MF_KP * 2 + (size_t)ML_BM * (D + 4) * 4;
+}
+
+template <int NT>
+__global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_bfloat16* __restrict__ out_ln,
+                                                           const float* res, const __nv_bfloat16* __restrict__ a,
+                                                           const __nv_bfloat16* __restrict__ w,
+                                                           const float* __restrict__ bias,
+                                                           const float* __restrict__ gamma,
+                                                           const float* __restrict__ beta, int T, int H, float eps) {
+    constexpr int D = NT * 16, SP = D + 4;   // staged f32 row pitch
+#ifndef ML_HOST
+    extern __shared__ __align__(16) __nv_bfloat16 ml_smem[];
+#endif
+    __nv_bfloat16* sa = ml_smem;                        // [ML_BM][MF_KP]
+    __nv_bfloat16* sw = ml_smem + ML_BM * MF_KP;        // [D][MF_KP]
+    float* ss = reinterpret_cast<float*>(ml_smem + (ML_BM + D) * MF_KP);   // [ML_BM][SP]
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tg = lane & 3;
+    const int wm = warp % 4, wn = warp / 4;
+    const long long row0 = (long long)blockIdx.x * ML_BM;
+    float acc[2][NT][4];
+    #pragma unroll
+    for (int i = 0; i < 2; i++)
+        #pragma unroll
+        for (int j = 0; j < NT; j++)
+            #pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+    for (int k0 = 0; k0 < H; k0 += MF_KC) {
+        __syncthreads();   // the previous chunk's fragment reads are done
+        for (int i = threadIdx.x; i < ML_BM * MF_KC / 8; i += ML_BLOCK) {   // a's chunk: 4 pieces of 8 per row
+            const int r = i / (MF_KC / 8), k = (i % (MF_KC / 8)) * 8;
+            uint4 u = make_uint4(0, 0, 0, 0);
+            if (row0 + r < T) u = *reinterpret_cast<const uint4*>(a + (row0 + r) * H + k0 + k);
+            *reinterpret_cast<uint4*>(sa + r * MF_KP + k) = u;
+        }
+        for (int i = threadIdx.x; i < D * MF_KC / 8; i += ML_BLOCK) {
+            const int n = i / (MF_KC / 8), k = (i % (MF_KC / 8)) * 8;
+            *reinterpret_cast<uint4*>(sw + n * MF_KP + k) = *reinterpret_cast<const uint4*>(w + (long long)n * H + k0 + k);
+        }
+        __syncthreads();
+        #pragma unroll
+        for (int kk = 0; kk < MF_KC; kk += 16) {
+            uint32_t af[2][4];
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const __nv_bfloat16* p = sa + (wm * 32 + i * 16 + g) * MF_KP + kk + tg * 2;
+                af[i][0] = ml_ld32(p);
+                af[i][1] = ml_ld32(p + 8 * MF_KP);
+                af[i][2] = ml_ld32(p + 8);
+                af[i][3] = ml_ld32(p + 8 * MF_KP + 8);
+            }
+            #pragma unroll
+            for (int j = 0; j < NT; j++) {
+                const __nv_bfloat16* p = sw + (wn * (D / 2) + j * 8 + g) * MF_KP + kk + tg * 2;
+                const uint32_t b0 = ml_ld32(p), b1 = ml_ld32(p + 8);
+                ml_mma(acc[0][j], af[0], b0, b1);
+                ml_mma(acc[1][j], af[1], b0, b1);
+            }
+        }
+    }
+    // Stage acc + bias as f32 rows.
+    #pragma unroll
+    for (int i = 0; i < 2; i++)
+        #pragma unroll
+        for (int j = 0; j < NT; j++) {
+            const int c = wn * (D / 2) + j * 8 + tg * 2;
+            #pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int r = wm * 32 + i * 16 + g + h * 8;
+                ss[r * SP + c] = acc[i][j][2 * h] + bias[c];
+                ss[r * SP + c + 1] = acc[i][j][2 * h + 1] + bias[c + 1];
+            }
+        }
+    __syncthreads();
+    // A warp per 16 rows: s = staged + res (written out), then its LayerNorm (two passes over the row in registers).
+    constexpr int PER = (D + 31) / 32;
+    for (int r = warp * 16; r < warp * 16 + 16; r++) {
+        const long long t = row0 + r;
+        if (t >= T) continue;   // uniform per warp
+        float v[PER];
+        float sum = 0.0f;
+        #pragma unroll
+        for (int q = 0; q < PER; q++) {
+            const int c = lane + 32 * q;
+            v[q] = c < D ? ss[r * SP + c] + res[t * D + c] : 0.0f;
+            sum += v[q];
+        }
+        const float mean = ml_warp_sum(sum) / D;
+        float var = 0.0f;
+        #pragma unroll
+        for (int q = 0; q < PER; q++) {
+            const int c = lane + 32 * q;
+            const float d = c < D ? v[q] - mean : 0.0f;
+            var += d * d;
+        }
+        const float rstd = rsqrtf(ml_warp_sum(var) / D + eps);
+        #pragma unroll
+        for (int q = 0; q < PER; q++) {
+            const int c = lane + 32 * q;
+            if (c < D) {
+                out_res[t * D + c] = v[q];
+                out_ln[t * D + c] = __float2bfloat16_rn((v[q] - mean) * rstd * gamma[c] + beta[c]);
+            }
+        }
+    }
+}

@@ -11,6 +11,8 @@
 //       1-2 of tiny) and N even; rows padded by 8 elements so the fragment loads are conflict-free.
 //   v2: v1 with the output tile staged through shared memory (W's slot, free after the MMAs) and written as rows of
 //       16-byte stores (N % 8 == 0; partial tiles element by element).
+//   fc2 v1 (mlp_kernels.cuh): fc2 + bias + the residual (f32 out, may be in place) + the next block's LayerNorm
+//       (bf16 out) in one kernel, D = 48, 96, 192 (the whole row in one block), K in chunks of 32.
 // Validation against a double reference on the bf16-rounded operands (LN output rounded as the kernel rounds it),
 // odd token counts, N not a multiple of 128, outputs poisoned; timing at the batch-256 shapes against the copy floor
 // (x read, y written, W) and, in NOTES.md, the two steps it replaces.
@@ -104,6 +106,90 @@ static bool ml_check(int T, int K, int N) {
     return all;
 }
 
+// ---------------------------------------------------------------- fc2 + residual + the next LayerNorm
+static void mf_launch(float* out_res, __nv_bfloat16* out_ln, const float* res, const __nv_bfloat16* a,
+                      const __nv_bfloat16* w, const float* bias, const float* g, const float* b, int T, int H, int D) {
+    const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
+    if (H % MF_KC != 0) { fprintf(stderr, "mlp_lab fc2: H = %d must be a multiple of %d\n", H, MF_KC); exit(2); }
+    switch (D) {
+        case 48: mlp_fc2_res_ln<3><<<grid, ML_BLOCK, mf_smem_bytes(48)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f); break;
+        case 96: mlp_fc2_res_ln<6><<<grid, ML_BLOCK, mf_smem_bytes(96)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f); break;
+        case 192: mlp_fc2_res_ln<12><<<grid, ML_BLOCK, mf_smem_bytes(192)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f); break;
+        default: fprintf(stderr, "mlp_lab fc2: D = %d is not one of 48, 96, 192\n", D); exit(2);
+    }
+    CK(cudaGetLastError());
+}
+
+struct MfDev {
+    __nv_bfloat16 *a, *w, *ln;
+    float *res, *out, *bias, *g, *b;
+    std::vector<float> ha, hw, hres, hbias, hg, hb;
+    MfDev(int T, int H, int D, bool fill) {
+        CK(cudaMalloc(&a, (size_t)T * H * 2)); CK(cudaMalloc(&w, (size_t)D * H * 2)); CK(cudaMalloc(&ln, (size_t)T * D * 2));
+        CK(cudaMalloc(&res, (size_t)T * D * 4)); CK(cudaMalloc(&out, (size_t)T * D * 4));
+        CK(cudaMalloc(&bias, D * 4)); CK(cudaMalloc(&g, D * 4)); CK(cudaMalloc(&b, D * 4));
+        std::vector<uint16_t> wb((size_t)D * H);
+        hw.resize(wb.size()); hbias.resize(D); hg.resize(D); hb.resize(D);
+        for (size_t i = 0; i < wb.size(); i++) { wb[i] = lab_f2bf(lab_randn() / sqrtf((float)H)); hw[i] = lab_bf2f(wb[i]); }
+        for (int i = 0; i < D; i++) { hbias[i] = 0.2f * lab_randn(); hg[i] = 1 + 0.2f * lab_randn(); hb[i] = 0.2f * lab_randn(); }
+        CK(cudaMemcpy(w, wb.data(), wb.size() * 2, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(bias, hbias.data(), D * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(g, hg.data(), D * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(b, hb.data(), D * 4, cudaMemcpyHostToDevice));
+        if (fill) {
+            std::vector<uint16_t> abits((size_t)T * H);
+            ha.resize(abits.size()); hres.resize((size_t)T * D);
+            for (size_t i = 0; i < abits.size(); i++) { abits[i] = lab_f2bf(lab_randn()); ha[i] = lab_bf2f(abits[i]); }
+            for (auto& v : hres) v = 2 * lab_randn();
+            CK(cudaMemcpy(a, abits.data(), abits.size() * 2, cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(res, hres.data(), hres.size() * 4, cudaMemcpyHostToDevice));
+        } else {
+            CK(cudaMemset(a, 0x3c, (size_t)T * H * 2)); CK(cudaMemset(res, 0, (size_t)T * D * 4));
+        }
+    }
+    ~MfDev() { for (void* p : {(void*)a, (void*)w, (void*)ln, (void*)res, (void*)out, (void*)bias, (void*)g, (void*)b}) cudaFree(p); }
+};
+
+static bool mf_check(int T, int H, int D, bool in_place) {
+    MfDev d(T, H, D, true);
+    float* o = in_place ? d.res : d.out;
+    CK(cudaMemset(d.ln, 0xff, (size_t)T * D * 2));
+    if (!in_place) CK(cudaMemset(d.out, 0xff, (size_t)T * D * 4));
+    mf_launch(o, d.ln, d.res, d.a, d.w, d.bias, d.g, d.b, T, H, D);
+    CK(cudaDeviceSynchronize());
+    std::vector<float> got((size_t)T * D);
+    std::vector<uint16_t> gl((size_t)T * D);
+    CK(cudaMemcpy(got.data(), o, got.size() * 4, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(gl.data(), d.ln, gl.size() * 2, cudaMemcpyDeviceToHost));
+    double n1 = 0, d1 = 0, n2 = 0, d2 = 0;
+    bool nan = false;
+    std::vector<double> s(D);
+    for (int t = 0; t < T; t++) {
+        double m = 0, v = 0;
+        for (int n = 0; n < D; n++) {
+            double acc = d.hres[(size_t)t * D + n] + d.hbias[n];
+            for (int k = 0; k < H; k++) acc += (double)d.ha[(size_t)t * H + k] * d.hw[(size_t)n * H + k];
+            s[n] = acc;
+            m += acc;
+        }
+        m /= D;
+        for (int n = 0; n < D; n++) v += (s[n] - m) * (s[n] - m);
+        const double rs = 1 / sqrt(v / D + 1e-6);
+        for (int n = 0; n < D; n++) {
+            const double x1 = got[(size_t)t * D + n], x2 = lab_bf2f(gl[(size_t)t * D + n]);
+            const double want = (s[n] - m) * rs * d.hg[n] + d.hb[n];
+            if (!std::isfinite(x1) || !std::isfinite(x2)) nan = true;
+            n1 += (x1 - s[n]) * (x1 - s[n]); d1 += s[n] * s[n];
+            n2 += (x2 - want) * (x2 - want); d2 += want * want;
+        }
+    }
+    const double e1 = sqrt(n1 / d1), e2 = sqrt(n2 / d2);
+    const bool ok = !nan && e1 < 1e-5 && e2 < 1e-2;
+    printf("%s fc2 v1 T=%d H=%d D=%d%s: sum %.2e, LN %.2e%s\n", ok ? "ok  " : "FAIL", T, H, D, in_place ? " in place" : "",
+           e1, e2, nan ? " NaN" : "");
+    return ok;
+}
+
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, %d SMs\n", p.name, p.multiProcessorCount);
@@ -113,7 +199,13 @@ int main(int argc, char** argv) {
                             {257, 32, 136}, {64, 48, 130}, {5000, 96, 200}};
     int fails = 0;
     for (auto& c : cases) fails += !ml_check(c[0], c[1], c[2]);
-    printf("validation: %d shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])), fails);
+    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(48)));
+    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<6>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(96)));
+    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<12>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(192)));
+    const int fc2_cases[][4] = {{1, 128, 48, 0}, {200, 128, 48, 1}, {129, 256, 96, 0}, {1000, 512, 192, 1}, {127, 32, 48, 0}};
+    for (auto& c : fc2_cases) fails += !mf_check(c[0], c[1], c[2], c[3] != 0);
+    printf("validation: %d fc1 shapes x v1, v2 and %d fc2 shapes, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
+           (int)(sizeof(fc2_cases) / sizeof(fc2_cases[0])), fails);
     if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
     void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
     const double bps = lab_copy_bps(flush);
@@ -131,6 +223,20 @@ int main(int argc, char** argv) {
             printf(" %.1f (%.0f%%) |", ms * 1e3, 100 * floor_us / (ms * 1e3));
         }
         printf("\n");
+    }
+    printf("\n| fc2 + residual + LN | T | H | D | MB | floor us | v1 us (%% of floor) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    const struct { const char* name; int T, H, D; } fc2_shapes[] = {
+        {"femto 1 fc2", 802816, 128, 48}, {"femto 2 fc2", 200704, 256, 96}, {"femto 3 fc2", 50176, 512, 192},
+        {"tiny 1 fc2", 802816, 256, 96}, {"tiny 2 fc2", 200704, 512, 192}};
+    for (auto& s : fc2_shapes) {
+        MfDev d(s.T, s.H, s.D, false);
+        // a read, res read, s written (f32), LN(s) written (bf16), W
+        const double bytes = (double)s.T * (s.H * 2 + s.D * 4 * 2 + s.D * 2) + (double)s.D * s.H * 2;
+        const double floor_us = bytes / bps * 1e6;
+        const float ms = lab_time_ms([&] { mf_launch(d.res, d.ln, d.res, d.a, d.w, d.bias, d.g, d.b, s.T, s.H, s.D); },
+                                     flush, 20);
+        printf("| %s | %d | %d | %d | %.1f | %.1f | %.1f (%.0f%%) |\n", s.name, s.T, s.H, s.D, bytes / 1e6, floor_us,
+               ms * 1e3, 100 * floor_us / (ms * 1e3));
     }
     CK(cudaFree(flush));
     return 0;
