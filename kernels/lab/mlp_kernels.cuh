@@ -171,13 +171,24 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
 // v1: 128 tokens a block; K in chunks of 32 through shared memory (one buffer, two barriers a chunk); warps 4 (rows)
 // x 2 (columns), a warp 32 rows x D / 2 columns = 2 x NT m16n8 tiles; the accumulators plus bias staged as f32
 // [128][D] in shared memory, then a warp per 16 rows adds res, writes s and its LayerNorm.
+// v2 (ASYNC): the chunks double-buffered with cp.async, chunk k + 1 in flight while chunk k is multiplied.
 constexpr int MF_KC = 32, MF_KP = MF_KC + 8;   // K chunk and its padded row (bf16): conflict-free fragment loads
 
-__host__ __device__ constexpr size_t mf_smem_bytes(int D) {
-    return (size_t)(ML_BM + D) * MF_KP * 2 + (size_t)ML_BM * (D + 4) * 4;
+__host__ __device__ constexpr size_t mf_smem_bytes(int D, bool async) {
+    return (size_t)(async ? 2 : 1) * (ML_BM + D) * MF_KP * 2 + (size_t)ML_BM * (D + 4) * 4;
 }
 
-template <int NT>
+#ifndef ML_HOST
+__device__ __forceinline__ void mf_cp_async16(void* smem, const void* gmem, bool valid) {
+    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void mf_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void mf_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+#endif
+
+template <int NT, bool ASYNC>
 __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_bfloat16* __restrict__ out_ln,
                                                            const float* res, const __nv_bfloat16* __restrict__ a,
                                                            const __nv_bfloat16* __restrict__ w,
@@ -188,9 +199,8 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
 #ifndef ML_HOST
     extern __shared__ __align__(16) __nv_bfloat16 ml_smem[];
 #endif
-    __nv_bfloat16* sa = ml_smem;                        // [ML_BM][MF_KP]
-    __nv_bfloat16* sw = ml_smem + ML_BM * MF_KP;        // [D][MF_KP]
-    float* ss = reinterpret_cast<float*>(ml_smem + (ML_BM + D) * MF_KP);   // [ML_BM][SP]
+    constexpr int BUF = (ML_BM + D) * MF_KP;            // one chunk: a's [ML_BM][MF_KP], then W's [D][MF_KP]
+    float* ss = reinterpret_cast<float*>(ml_smem + (ASYNC ? 2 : 1) * BUF);   // [ML_BM][SP]
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tg = lane & 3;
     const int wm = warp % 4, wn = warp / 4;
     const long long row0 = (long long)blockIdx.x * ML_BM;
@@ -201,19 +211,42 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
         for (int j = 0; j < NT; j++)
             #pragma unroll
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
-    for (int k0 = 0; k0 < H; k0 += MF_KC) {
-        __syncthreads();   // the previous chunk's fragment reads are done
-        for (int i = threadIdx.x; i < ML_BM * MF_KC / 8; i += ML_BLOCK) {   // a's chunk: 4 pieces of 8 per row
+    // Chunk k0's 16-byte pieces into buffer `buf`: a's rows (zero past T), then W's.
+    auto load_chunk = [&](int k0, __nv_bfloat16* buf) {
+        __nv_bfloat16* sa = buf;
+        __nv_bfloat16* sw = buf + ML_BM * MF_KP;
+        for (int i = threadIdx.x; i < (ML_BM + D) * MF_KC / 8; i += ML_BLOCK) {
             const int r = i / (MF_KC / 8), k = (i % (MF_KC / 8)) * 8;
-            uint4 u = make_uint4(0, 0, 0, 0);
-            if (row0 + r < T) u = *reinterpret_cast<const uint4*>(a + (row0 + r) * H + k0 + k);
-            *reinterpret_cast<uint4*>(sa + r * MF_KP + k) = u;
+            const bool isa = r < ML_BM;
+            const bool ok = !isa || row0 + r < T;
+            const __nv_bfloat16* src = isa ? a + (ok ? row0 + r : 0) * H + k0 + k : w + (long long)(r - ML_BM) * H + k0 + k;
+            __nv_bfloat16* dst = (isa ? sa + r * MF_KP : sw + (r - ML_BM) * MF_KP) + k;
+            if constexpr (ASYNC) {
+                mf_cp_async16(dst, src, ok);
+            } else {
+                uint4 u = make_uint4(0, 0, 0, 0);
+                if (ok) u = *reinterpret_cast<const uint4*>(src);
+                *reinterpret_cast<uint4*>(dst) = u;
+            }
         }
-        for (int i = threadIdx.x; i < D * MF_KC / 8; i += ML_BLOCK) {
-            const int n = i / (MF_KC / 8), k = (i % (MF_KC / 8)) * 8;
-            *reinterpret_cast<uint4*>(sw + n * MF_KP + k) = *reinterpret_cast<const uint4*>(w + (long long)n * H + k0 + k);
+        if constexpr (ASYNC) mf_cp_async_commit();
+    };
+    if constexpr (ASYNC) load_chunk(0, ml_smem);
+    for (int k0 = 0, c = 0; k0 < H; k0 += MF_KC, c++) {
+        __nv_bfloat16* buf = ml_smem + (ASYNC ? (c & 1) * BUF : 0);
+        if constexpr (ASYNC) {
+            // The other buffer was last read in the previous chunk, before the barrier that ended it.
+            if (k0 + MF_KC < H) load_chunk(k0 + MF_KC, ml_smem + ((c + 1) & 1) * BUF);
+            else mf_cp_async_commit();   // an empty group keeps the wait count uniform
+            mf_cp_async_wait<1>();       // this chunk's pieces (this thread's) have landed
+            __syncthreads();
+        } else {
+            __syncthreads();   // the previous chunk's fragment reads are done
+            load_chunk(k0, buf);
+            __syncthreads();
         }
-        __syncthreads();
+        const __nv_bfloat16* sa = buf;
+        const __nv_bfloat16* sw = buf + ML_BM * MF_KP;
         #pragma unroll
         for (int kk = 0; kk < MF_KC; kk += 16) {
             uint32_t af[2][4];
@@ -233,6 +266,7 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
                 ml_mma(acc[1][j], af[1], b0, b1);
             }
         }
+        if constexpr (ASYNC) __syncthreads();   // this buffer's reads are done before the next chunk refills it
     }
     // Stage acc + bias as f32 rows.
     #pragma unroll

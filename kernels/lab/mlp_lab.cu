@@ -12,7 +12,8 @@
 //   v2: v1 with the output tile staged through shared memory (W's slot, free after the MMAs) and written as rows of
 //       16-byte stores (N % 8 == 0; partial tiles element by element).
 //   fc2 v1 (mlp_kernels.cuh): fc2 + bias + the residual (f32 out, may be in place) + the next block's LayerNorm
-//       (bf16 out) in one kernel, D = 48, 96, 192 (the whole row in one block), K in chunks of 32.
+//       (bf16 out) in one kernel, D = 48, 96, 192 (the whole row in one block), K in chunks of 32; fc2 v2 the same
+//       with the chunks double-buffered through cp.async.
 // Validation against a double reference on the bf16-rounded operands (LN output rounded as the kernel rounds it),
 // odd token counts, N not a multiple of 128, outputs poisoned; timing at the batch-256 shapes against the copy floor
 // (x read, y written, W) and, in NOTES.md, the two steps it replaces.
@@ -107,14 +108,28 @@ static bool ml_check(int T, int K, int N) {
 }
 
 // ---------------------------------------------------------------- fc2 + residual + the next LayerNorm
-static void mf_launch(float* out_res, __nv_bfloat16* out_ln, const float* res, const __nv_bfloat16* a,
+template <int NT>
+static void mf_launch_nt(int v, unsigned grid, float* out_res, __nv_bfloat16* out_ln, const float* res,
+                         const __nv_bfloat16* a, const __nv_bfloat16* w, const float* bias, const float* g,
+                         const float* b, int T, int H) {
+    if (v == 1) mlp_fc2_res_ln<NT, false><<<grid, ML_BLOCK, mf_smem_bytes(NT * 16, false)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f);
+    else mlp_fc2_res_ln<NT, true><<<grid, ML_BLOCK, mf_smem_bytes(NT * 16, true)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f);
+}
+
+template <int NT>
+static void mf_attributes() {
+    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<NT, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(NT * 16, false)));
+    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<NT, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(NT * 16, true)));
+}
+
+static void mf_launch(int v, float* out_res, __nv_bfloat16* out_ln, const float* res, const __nv_bfloat16* a,
                       const __nv_bfloat16* w, const float* bias, const float* g, const float* b, int T, int H, int D) {
     const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
     if (H % MF_KC != 0) { fprintf(stderr, "mlp_lab fc2: H = %d must be a multiple of %d\n", H, MF_KC); exit(2); }
     switch (D) {
-        case 48: mlp_fc2_res_ln<3><<<grid, ML_BLOCK, mf_smem_bytes(48)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f); break;
-        case 96: mlp_fc2_res_ln<6><<<grid, ML_BLOCK, mf_smem_bytes(96)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f); break;
-        case 192: mlp_fc2_res_ln<12><<<grid, ML_BLOCK, mf_smem_bytes(192)>>>(out_res, out_ln, res, a, w, bias, g, b, T, H, 1e-6f); break;
+        case 48: mf_launch_nt<3>(v, grid, out_res, out_ln, res, a, w, bias, g, b, T, H); break;
+        case 96: mf_launch_nt<6>(v, grid, out_res, out_ln, res, a, w, bias, g, b, T, H); break;
+        case 192: mf_launch_nt<12>(v, grid, out_res, out_ln, res, a, w, bias, g, b, T, H); break;
         default: fprintf(stderr, "mlp_lab fc2: D = %d is not one of 48, 96, 192\n", D); exit(2);
     }
     CK(cudaGetLastError());
@@ -150,12 +165,12 @@ struct MfDev {
     ~MfDev() { for (void* p : {(void*)a, (void*)w, (void*)ln, (void*)res, (void*)out, (void*)bias, (void*)g, (void*)b}) cudaFree(p); }
 };
 
-static bool mf_check(int T, int H, int D, bool in_place) {
+static bool mf_check(int v, int T, int H, int D, bool in_place) {
     MfDev d(T, H, D, true);
     float* o = in_place ? d.res : d.out;
     CK(cudaMemset(d.ln, 0xff, (size_t)T * D * 2));
     if (!in_place) CK(cudaMemset(d.out, 0xff, (size_t)T * D * 4));
-    mf_launch(o, d.ln, d.res, d.a, d.w, d.bias, d.g, d.b, T, H, D);
+    mf_launch(v, o, d.ln, d.res, d.a, d.w, d.bias, d.g, d.b, T, H, D);
     CK(cudaDeviceSynchronize());
     std::vector<float> got((size_t)T * D);
     std::vector<uint16_t> gl((size_t)T * D);
@@ -185,8 +200,8 @@ static bool mf_check(int T, int H, int D, bool in_place) {
     }
     const double e1 = sqrt(n1 / d1), e2 = sqrt(n2 / d2);
     const bool ok = !nan && e1 < 1e-5 && e2 < 1e-2;
-    printf("%s fc2 v1 T=%d H=%d D=%d%s: sum %.2e, LN %.2e%s\n", ok ? "ok  " : "FAIL", T, H, D, in_place ? " in place" : "",
-           e1, e2, nan ? " NaN" : "");
+    printf("%s fc2 v%d T=%d H=%d D=%d%s: sum %.2e, LN %.2e%s\n", ok ? "ok  " : "FAIL", v, T, H, D,
+           in_place ? " in place" : "", e1, e2, nan ? " NaN" : "");
     return ok;
 }
 
@@ -199,12 +214,13 @@ int main(int argc, char** argv) {
                             {257, 32, 136}, {64, 48, 130}, {5000, 96, 200}};
     int fails = 0;
     for (auto& c : cases) fails += !ml_check(c[0], c[1], c[2]);
-    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(48)));
-    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<6>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(96)));
-    CK(cudaFuncSetAttribute(mlp_fc2_res_ln<12>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)mf_smem_bytes(192)));
+    mf_attributes<3>();
+    mf_attributes<6>();
+    mf_attributes<12>();
     const int fc2_cases[][4] = {{1, 128, 48, 0}, {200, 128, 48, 1}, {129, 256, 96, 0}, {1000, 512, 192, 1}, {127, 32, 48, 0}};
-    for (auto& c : fc2_cases) fails += !mf_check(c[0], c[1], c[2], c[3] != 0);
-    printf("validation: %d fc1 shapes x v1, v2 and %d fc2 shapes, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
+    for (auto& c : fc2_cases)
+        for (int v = 1; v <= 2; v++) fails += !mf_check(v, c[0], c[1], c[2], c[3] != 0);
+    printf("validation: %d fc1 and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
            (int)(sizeof(fc2_cases) / sizeof(fc2_cases[0])), fails);
     if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
     void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
@@ -224,7 +240,7 @@ int main(int argc, char** argv) {
         }
         printf("\n");
     }
-    printf("\n| fc2 + residual + LN | T | H | D | MB | floor us | v1 us (%% of floor) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n| fc2 + residual + LN | T | H | D | MB | floor us | v1 us (%% of floor) | v2 us |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     const struct { const char* name; int T, H, D; } fc2_shapes[] = {
         {"femto 1 fc2", 802816, 128, 48}, {"femto 2 fc2", 200704, 256, 96}, {"femto 3 fc2", 50176, 512, 192},
         {"tiny 1 fc2", 802816, 256, 96}, {"tiny 2 fc2", 200704, 512, 192}};
@@ -233,10 +249,13 @@ int main(int argc, char** argv) {
         // a read, res read, s written (f32), LN(s) written (bf16), W
         const double bytes = (double)s.T * (s.H * 2 + s.D * 4 * 2 + s.D * 2) + (double)s.D * s.H * 2;
         const double floor_us = bytes / bps * 1e6;
-        const float ms = lab_time_ms([&] { mf_launch(d.res, d.ln, d.res, d.a, d.w, d.bias, d.g, d.b, s.T, s.H, s.D); },
-                                     flush, 20);
-        printf("| %s | %d | %d | %d | %.1f | %.1f | %.1f (%.0f%%) |\n", s.name, s.T, s.H, s.D, bytes / 1e6, floor_us,
-               ms * 1e3, 100 * floor_us / (ms * 1e3));
+        printf("| %s | %d | %d | %d | %.1f | %.1f |", s.name, s.T, s.H, s.D, bytes / 1e6, floor_us);
+        for (int v = 1; v <= 2; v++) {
+            const float ms = lab_time_ms([&] { mf_launch(v, d.res, d.ln, d.res, d.a, d.w, d.bias, d.g, d.b, s.T, s.H, s.D); },
+                                         flush, 20);
+            printf(" %.1f (%.0f%%) |", ms * 1e3, 100 * floor_us / (ms * 1e3));
+        }
+        printf("\n");
     }
     CK(cudaFree(flush));
     return 0;
