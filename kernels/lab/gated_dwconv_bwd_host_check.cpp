@@ -66,7 +66,7 @@ thread_local std::deque<std::vector<Copy>> t_groups;
 inline void do_copy(const Copy& c) {
     if (c.valid) memcpy(c.dst, c.src, 16); else memset(c.dst, 0, 16);
 }
-inline void gd_cp_async16(void* smem, const void* gmem, bool valid) {
+inline void cp_async16(void* smem, const void* gmem, bool valid) {
     const char* g = (const char*)gmem;
     bool ok = ((uintptr_t)smem & 15) == 0;
     if (valid) ok = ok && ((uintptr_t)g & 15) == 0 && ((g >= g_x_lo && g + 16 <= g_x_hi) || (g >= g_dy_lo && g + 16 <= g_dy_hi));
@@ -74,8 +74,8 @@ inline void gd_cp_async16(void* smem, const void* gmem, bool valid) {
     const Copy c{smem, gmem, valid};
     if (g_eager) do_copy(c); else t_open.push_back(c);
 }
-inline void gd_cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
-template <int N> inline void gd_cp_async_wait() {
+inline void cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
+template <int N> inline void cp_async_wait() {
     while ((int)t_groups.size() > N) {
         for (const Copy& c : t_groups.front()) do_copy(c);
         t_groups.pop_front();

@@ -104,13 +104,13 @@ __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, con
                 const int xx = band.x0 - P + px;
                 const bool ok = iy >= 0 && iy < s.H && xx >= 0 && xx < s.W && band.c0 + cu < s.conv;
                 const T* src = ok ? img + iy * row_stride + xx * pixel_stride + cofs + band.c0 + cu : x;
-                gd_cp_async16(slot + px * CH + cu, src, ok);
+                cp_async16(slot + px * CH + cu, src, ok);
             } else {
                 const int f = e - IN_UNITS, px = f / UNITS_PER_PIXEL, cu = (f % UNITS_PER_PIXEL) * V;
                 const int xx = band.x0 + px;
                 const bool ok = oy >= band.y0 && oy < band.y1 && xx < s.W && band.c0 + cu < s.conv;
                 const T* src = ok ? img + oy * row_stride + xx * pixel_stride + gofs + band.c0 + cu : x;
-                gd_cp_async16(slot + PIX * CH + px * CH + cu, src, ok);
+                cp_async16(slot + PIX * CH + px * CH + cu, src, ok);
             }
         }
     };
@@ -118,7 +118,7 @@ __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, con
     #pragma unroll 1
     for (int tt = 0; tt < GD_STAGES - 1; tt++) {
         if (tt < rows) issue(tt);
-        gd_cp_async_commit();   // empty groups keep the count uniform
+        cp_async_commit();   // empty groups keep the count uniform
     }
     const bool channel = c < s.conv;
     bool computes[C];
@@ -145,10 +145,10 @@ __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, con
         for (int u = 0; u < K; u++) {
             const int tt = step + u;
             if (tt >= rows) break;
-            gd_cp_async_wait<GD_STAGES - 2>();   // row tt has landed (this thread's part)
+            cp_async_wait<GD_STAGES - 2>();   // row tt has landed (this thread's part)
             __syncthreads();                     // ... everyone's; and row tt - 1's slot is free to refill
             if (tt + GD_STAGES - 1 < rows) issue(tt + GD_STAGES - 1);
-            gd_cp_async_commit();
+            cp_async_commit();
             const T* slot = ring + (tt % GD_STAGES) * GD_SLOT;
             const int iy = band.y0 - P + tt, oy = iy - P;
             if (iy >= 0 && iy < s.H) {
@@ -179,7 +179,7 @@ __device__ void gd_conv_staged(T* __restrict__ out, const T* __restrict__ x, con
             for (int j = 0; j < C; j++) acc[j][(u + 1) % K] = b;
         }
     }
-    gd_cp_async_wait<0>();
+    cp_async_wait<0>();
 }
 
 template <typename T, int K>

@@ -72,10 +72,10 @@ inline void cp_async(void* smem, const void* gmem, bool valid) {
     const Copy c{smem, gmem, valid};
     if (g_eager) do_copy(c); else t_open.push_back(c);
 }
-inline void gd_cp_async16(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
-inline void gd_cp_async16_ca(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
-inline void gd_cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
-template <int N> inline void gd_cp_async_wait() {
+inline void cp_async16(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
+inline void cp_async16_ca(void* smem, const void* gmem, bool valid) { cp_async(smem, gmem, valid); }
+inline void cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
+template <int N> inline void cp_async_wait() {
     while ((int)t_groups.size() > N) {
         for (const Copy& c : t_groups.front()) do_copy(c);
         t_groups.pop_front();

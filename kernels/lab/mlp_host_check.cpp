@@ -93,12 +93,12 @@ static bool g_eager;
 thread_local std::vector<Copy> t_open;
 thread_local std::deque<std::vector<Copy>> t_groups;
 inline void do_copy(const Copy& c) { if (c.valid) memcpy(c.dst, c.src, 16); else memset(c.dst, 0, 16); }
-inline void mf_cp_async16(void* smem, const void* gmem, bool valid) {
+inline void cp_async16(void* smem, const void* gmem, bool valid) {
     const Copy c{smem, gmem, valid};
     if (g_eager) do_copy(c); else t_open.push_back(c);
 }
-inline void mf_cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
-template <int N> inline void mf_cp_async_wait() {
+inline void cp_async_commit() { t_groups.push_back(std::move(t_open)); t_open.clear(); }
+template <int N> inline void cp_async_wait() {
     while ((int)t_groups.size() > N) {
         for (const Copy& c : t_groups.front()) do_copy(c);
         t_groups.pop_front();
@@ -109,6 +109,7 @@ template <int N> inline void mf_cp_async_wait() {
 alignas(16) static __nv_bfloat16 ml_smem[80 * 1024];
 
 #include "mlp_kernels.cuh"
+#include "mlp_ref.h"
 
 template <class F>
 static void launch(int grid, F body) {
@@ -138,26 +139,9 @@ static bool run(int T, int K, int N) {
     launch((T + ML_BM - 1) / ML_BM, [&] {
         mlp_ln_fc1<STAGED>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, K, N, 1e-6f);
     });
-    double num = 0, den = 0;
+    const std::vector<double> ref = mlp_ref_fc1(x, g, b, wf, bias, T, K, N, [](float v) { return bf2f({f2bf(v)}); });
     bool nan = false;
-    std::vector<double> a(K);
-    for (int t = 0; t < T; t++) {
-        double m = 0, v = 0;
-        for (int c = 0; c < K; c++) m += x[(size_t)t * K + c];
-        m /= K;
-        for (int c = 0; c < K; c++) v += (x[(size_t)t * K + c] - m) * (x[(size_t)t * K + c] - m);
-        const double rs = 1 / std::sqrt(v / K + 1e-6);
-        for (int c = 0; c < K; c++) a[c] = bf2f({f2bf((float)((x[(size_t)t * K + c] - m) * rs * g[c] + b[c]))});
-        for (int n = 0; n < N; n++) {
-            double s = bias[n];
-            for (int c = 0; c < K; c++) s += a[c] * wf[(size_t)n * K + c];
-            const double got = bf2f(y[(size_t)t * N + n]);
-            if (!std::isfinite(got)) nan = true;
-            num += (got - s) * (got - s);
-            den += s * s;
-        }
-    }
-    const double rel = std::sqrt(num / den);
+    const double rel = mlp_rel(ref.size(), [&](size_t i) { return (double)bf2f(y[i]); }, ref, nan);
     const bool ok = !nan && rel < 1e-2;
     printf("%s v%d T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", STAGED ? 2 : 1, T, K, N, rel, nan ? " NaN" : "");
     return ok;
@@ -181,29 +165,11 @@ static bool run_fc2(int T, int H, bool in_place) {
     launch((T + ML_BM - 1) / ML_BM, [&] {
         mlp_fc2_res_ln<NT, ASYNC>(o, ln.data(), res.data(), a.data(), w.data(), bias.data(), g.data(), b.data(), T, H, 1e-6f);
     });
-    double n1 = 0, d1 = 0, n2 = 0, d2 = 0;
+    std::vector<double> sref, lref;
+    mlp_ref_fc2(res0, af, wf, bias, g, b, T, H, D, sref, lref);
     bool nan = false;
-    std::vector<double> s(D);
-    for (int t = 0; t < T; t++) {
-        double m = 0, v = 0;
-        for (int n = 0; n < D; n++) {
-            double acc = res0[(size_t)t * D + n] + bias[n];
-            for (int k = 0; k < H; k++) acc += (double)af[(size_t)t * H + k] * wf[(size_t)n * H + k];
-            s[n] = acc;
-            m += acc;
-        }
-        m /= D;
-        for (int n = 0; n < D; n++) v += (s[n] - m) * (s[n] - m);
-        const double rs = 1 / std::sqrt(v / D + 1e-6);
-        for (int n = 0; n < D; n++) {
-            const double got = o[(size_t)t * D + n], gl = bf2f(ln[(size_t)t * D + n]);
-            const double want = (s[n] - m) * rs * g[n] + b[n];
-            if (!std::isfinite(got) || !std::isfinite(gl)) nan = true;
-            n1 += (got - s[n]) * (got - s[n]); d1 += s[n] * s[n];
-            n2 += (gl - want) * (gl - want); d2 += want * want;
-        }
-    }
-    const double e1 = std::sqrt(n1 / d1), e2 = std::sqrt(n2 / d2);
+    const double e1 = mlp_rel(sref.size(), [&](size_t i) { return (double)o[i]; }, sref, nan);
+    const double e2 = mlp_rel(lref.size(), [&](size_t i) { return (double)bf2f(ln[i]); }, lref, nan);
     const bool ok = !nan && e1 < 1e-5 && e2 < 1e-2;
     printf("%s fc2 v%d%s T=%d H=%d D=%d%s: sum %.2e, LN %.2e%s\n", ok ? "ok  " : "FAIL", ASYNC ? 2 : 1,
            ASYNC ? (g_eager ? " (cp.async eager)" : " (cp.async late)") : "", T, H, D, in_place ? " in place" : "", e1, e2,

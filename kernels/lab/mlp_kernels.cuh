@@ -23,6 +23,15 @@ __device__ __forceinline__ void ml_mma(float (&d)[4], const uint32_t (&a)[4], ui
 
 __device__ __forceinline__ uint32_t ml_ld32(const __nv_bfloat16* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
+// An m16n8k16 A fragment from a row-major bf16 tile: p = &tile[g][k0 + 2 tg], pitch in elements (rows g, g + 8; k,
+// k + 8).
+__device__ __forceinline__ void ml_load_a(uint32_t (&a)[4], const __nv_bfloat16* p, int pitch) {
+    a[0] = ml_ld32(p);
+    a[1] = ml_ld32(p + 8 * pitch);
+    a[2] = ml_ld32(p + 8);
+    a[3] = ml_ld32(p + 8 * pitch + 8);
+}
+
 template <bool STAGED>
 __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict__ y, const float* __restrict__ x,
                                                           const float* __restrict__ gamma,
@@ -92,11 +101,7 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
             uint32_t a[2][4];
             #pragma unroll
             for (int i = 0; i < 2; i++) {
-                const __nv_bfloat16* p = sa + (wm * 32 + i * 16 + g) * ML_PITCH + k0 + tg * 2;
-                a[i][0] = ml_ld32(p);
-                a[i][1] = ml_ld32(p + 8 * ML_PITCH);
-                a[i][2] = ml_ld32(p + 8);
-                a[i][3] = ml_ld32(p + 8 * ML_PITCH + 8);
+                ml_load_a(a[i], sa + (wm * 32 + i * 16 + g) * ML_PITCH + k0 + tg * 2, ML_PITCH);
             }
             #pragma unroll
             for (int j = 0; j < 8; j++) {
@@ -179,13 +184,7 @@ __host__ __device__ constexpr size_t mf_smem_bytes(int D, bool async) {
 }
 
 #ifndef ML_HOST
-__device__ __forceinline__ void mf_cp_async16(void* smem, const void* gmem, bool valid) {
-    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void mf_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void mf_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+#include "../src/main/cuda/cp_async.cuh"
 #endif
 
 template <int NT, bool ASYNC>
@@ -222,14 +221,14 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
             const __nv_bfloat16* src = isa ? a + (ok ? row0 + r : 0) * H + k0 + k : w + (long long)(r - ML_BM) * H + k0 + k;
             __nv_bfloat16* dst = (isa ? sa + r * MF_KP : sw + (r - ML_BM) * MF_KP) + k;
             if constexpr (ASYNC) {
-                mf_cp_async16(dst, src, ok);
+                cp_async16(dst, src, ok);
             } else {
                 uint4 u = make_uint4(0, 0, 0, 0);
                 if (ok) u = *reinterpret_cast<const uint4*>(src);
                 *reinterpret_cast<uint4*>(dst) = u;
             }
         }
-        if constexpr (ASYNC) mf_cp_async_commit();
+        if constexpr (ASYNC) cp_async_commit();
     };
     if constexpr (ASYNC) load_chunk(0, ml_smem);
     for (int k0 = 0, c = 0; k0 < H; k0 += MF_KC, c++) {
@@ -237,8 +236,8 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
         if constexpr (ASYNC) {
             // The other buffer was last read in the previous chunk, before the barrier that ended it.
             if (k0 + MF_KC < H) load_chunk(k0 + MF_KC, ml_smem + ((c + 1) & 1) * BUF);
-            else mf_cp_async_commit();   // an empty group keeps the wait count uniform
-            mf_cp_async_wait<1>();       // this chunk's pieces (this thread's) have landed
+            else cp_async_commit();   // an empty group keeps the wait count uniform
+            cp_async_wait<1>();       // this chunk's pieces (this thread's) have landed
             __syncthreads();
         } else {
             __syncthreads();   // the previous chunk's fragment reads are done
@@ -252,11 +251,7 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
             uint32_t af[2][4];
             #pragma unroll
             for (int i = 0; i < 2; i++) {
-                const __nv_bfloat16* p = sa + (wm * 32 + i * 16 + g) * MF_KP + kk + tg * 2;
-                af[i][0] = ml_ld32(p);
-                af[i][1] = ml_ld32(p + 8 * MF_KP);
-                af[i][2] = ml_ld32(p + 8);
-                af[i][3] = ml_ld32(p + 8 * MF_KP + 8);
+                ml_load_a(af[i], sa + (wm * 32 + i * 16 + g) * MF_KP + kk + tg * 2, MF_KP);
             }
             #pragma unroll
             for (int j = 0; j < NT; j++) {

@@ -23,6 +23,7 @@
 #include <cuda_bf16.h>
 
 #include "mlp_kernels.cuh"
+#include "mlp_ref.h"
 
 static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * sizeof(__nv_bfloat16); }
 
@@ -69,21 +70,8 @@ struct MlDev {
 
 static bool ml_check(int T, int K, int N) {
     MlDev d(T, K, N, true);
-    std::vector<double> ref((size_t)T * N);
-    std::vector<double> a(K);
-    for (int t = 0; t < T; t++) {
-        double m = 0, v = 0;
-        for (int c = 0; c < K; c++) m += d.hx[(size_t)t * K + c];
-        m /= K;
-        for (int c = 0; c < K; c++) { double e = d.hx[(size_t)t * K + c] - m; v += e * e; }
-        const double rs = 1 / sqrt(v / K + 1e-6);
-        for (int c = 0; c < K; c++) a[c] = lab_bf2f(lab_f2bf((float)((d.hx[(size_t)t * K + c] - m) * rs * d.hg[c] + d.hb[c])));
-        for (int n = 0; n < N; n++) {
-            double s = d.hbias[n];
-            for (int c = 0; c < K; c++) s += a[c] * d.hw[(size_t)n * K + c];
-            ref[(size_t)t * N + n] = s;
-        }
-    }
+    const std::vector<double> ref = mlp_ref_fc1(d.hx, d.hg, d.hb, d.hw, d.hbias, T, K, N,
+                                                [](float v) { return lab_bf2f(lab_f2bf(v)); });
     bool all = true;
     for (int v = 1; v <= 2; v++) {
         CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
@@ -91,15 +79,8 @@ static bool ml_check(int T, int K, int N) {
         CK(cudaDeviceSynchronize());
         std::vector<uint16_t> hy((size_t)T * N);
         CK(cudaMemcpy(hy.data(), d.y, hy.size() * 2, cudaMemcpyDeviceToHost));
-        double num = 0, den = 0;
         bool nan = false;
-        for (size_t i = 0; i < hy.size(); i++) {
-            const double got = lab_bf2f(hy[i]);
-            if (!std::isfinite(got)) nan = true;
-            num += (got - ref[i]) * (got - ref[i]);
-            den += ref[i] * ref[i];
-        }
-        const double rel = sqrt(num / den);
+        const double rel = mlp_rel(hy.size(), [&](size_t i) { return (double)lab_bf2f(hy[i]); }, ref, nan);
         const bool ok = !nan && rel < 1e-2;
         printf("%s v%d T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", v, T, K, N, rel, nan ? " NaN" : "");
         all = all && ok;
@@ -176,29 +157,11 @@ static bool mf_check(int v, int T, int H, int D, bool in_place) {
     std::vector<uint16_t> gl((size_t)T * D);
     CK(cudaMemcpy(got.data(), o, got.size() * 4, cudaMemcpyDeviceToHost));
     CK(cudaMemcpy(gl.data(), d.ln, gl.size() * 2, cudaMemcpyDeviceToHost));
-    double n1 = 0, d1 = 0, n2 = 0, d2 = 0;
+    std::vector<double> sref, lref;
+    mlp_ref_fc2(d.hres, d.ha, d.hw, d.hbias, d.hg, d.hb, T, H, D, sref, lref);
     bool nan = false;
-    std::vector<double> s(D);
-    for (int t = 0; t < T; t++) {
-        double m = 0, v = 0;
-        for (int n = 0; n < D; n++) {
-            double acc = d.hres[(size_t)t * D + n] + d.hbias[n];
-            for (int k = 0; k < H; k++) acc += (double)d.ha[(size_t)t * H + k] * d.hw[(size_t)n * H + k];
-            s[n] = acc;
-            m += acc;
-        }
-        m /= D;
-        for (int n = 0; n < D; n++) v += (s[n] - m) * (s[n] - m);
-        const double rs = 1 / sqrt(v / D + 1e-6);
-        for (int n = 0; n < D; n++) {
-            const double x1 = got[(size_t)t * D + n], x2 = lab_bf2f(gl[(size_t)t * D + n]);
-            const double want = (s[n] - m) * rs * d.hg[n] + d.hb[n];
-            if (!std::isfinite(x1) || !std::isfinite(x2)) nan = true;
-            n1 += (x1 - s[n]) * (x1 - s[n]); d1 += s[n] * s[n];
-            n2 += (x2 - want) * (x2 - want); d2 += want * want;
-        }
-    }
-    const double e1 = sqrt(n1 / d1), e2 = sqrt(n2 / d2);
+    const double e1 = mlp_rel(sref.size(), [&](size_t i) { return (double)got[i]; }, sref, nan);
+    const double e2 = mlp_rel(lref.size(), [&](size_t i) { return (double)lab_bf2f(gl[i]); }, lref, nan);
     const bool ok = !nan && e1 < 1e-5 && e2 < 1e-2;
     printf("%s fc2 v%d T=%d H=%d D=%d%s: sum %.2e, LN %.2e%s\n", ok ? "ok  " : "FAIL", v, T, H, D,
            in_place ? " in place" : "", e1, e2, nan ? " NaN" : "");

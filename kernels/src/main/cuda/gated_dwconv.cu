@@ -26,6 +26,7 @@
 // and 29-45% in bf16, issue-bound: see NOTES.md for what is left (the halo loads) and what would lift it. GELU's erf
 // is erf_fast (half of erff's instructions: 8-10% at those shapes, lab round 7).
 #include "common.cuh"
+#include "cp_async.cuh"
 #include "erf_fast.cuh"
 #include <cuda_bf16.h>
 #include <cstdint>
@@ -98,21 +99,6 @@ __device__ __forceinline__ void gd_store(T* p, const float (&v)[U]) {
         *reinterpret_cast<uint4*>(p) = r;
     }
 }
-
-// ------------------------------------------------------------------------------------------ cp.async, the rings
-__device__ __forceinline__ void gd_cp_async16(void* smem, const void* gmem, bool valid) {
-    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
-    const int bytes = valid ? 16 : 0;   // 0: the 16 bytes are zero-filled, the source is not read
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(bytes));
-}
-// Through L1 (.ca): the rings kernel's 8 warps are neighbouring bands and re-read each other's halo pixels.
-__device__ __forceinline__ void gd_cp_async16_ca(void* smem, const void* gmem, bool valid) {
-    const unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void gd_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void gd_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
 #include "gated_dwconv_rings.cuh"
 
@@ -537,10 +523,10 @@ __device__ __noinline__ void gdb_conv_block(T* __restrict__ dx, float* __restric
                 const bool row = iy >= 0 && iy < s.H;
                 #pragma unroll
                 for (int j = 0; j < PT; j++) {
-                    if (pdst[j] >= 0) gd_cp_async16(slot + pdst[j], psrc[j] + (row ? iy : 0) * pstride[j], row && pok[j]);
+                    if (pdst[j] >= 0) cp_async16(slot + pdst[j], psrc[j] + (row ? iy : 0) * pstride[j], row && pok[j]);
                 }
             }
-            gd_cp_async_commit();   // an empty group past the last row keeps the wait counts uniform
+            cp_async_commit();   // an empty group past the last row keeps the wait counts uniform
         };
         auto cook = [&](int tt) {
             const T* rs = raw + (tt % RAWS) * GDB_RAW_ELEMS;
@@ -570,7 +556,7 @@ __device__ __noinline__ void gdb_conv_block(T* __restrict__ dx, float* __restric
         const int rows = y1 - y0 + 2 * P;
         if constexpr (ASYNC) {
             for (int r = 0; r < RAWS; r++) issue_raw(r);
-            gd_cp_async_wait<RAWS - 2>();   // rows 0 and 1 landed (this thread's pieces)
+            cp_async_wait<RAWS - 2>();   // rows 0 and 1 landed (this thread's pieces)
             __syncthreads();
             cook(0);
         } else {
@@ -637,7 +623,7 @@ __device__ __noinline__ void gdb_conv_block(T* __restrict__ dx, float* __restric
                 acc[(u + 1) % K] = b;
                 dacc[(u + 1) % K] = 0.0f;
                 if constexpr (ASYNC) {
-                    gd_cp_async_wait<RAWS - 2>();   // raw row tt + 2, cooked in the next step, has landed
+                    cp_async_wait<RAWS - 2>();   // raw row tt + 2, cooked in the next step, has landed
                 } else {
                     if (next) store_row(tt + 1);
                 }

@@ -26,8 +26,8 @@
 // column path otherwise); any odd k with K known. GatedDwConvKernels (Java) mirrors the unit count, the band and the
 // shared memory size.
 //
-// The includer provides gd_ceil_div, gd_to_float, gd_from_float, gd_act, gd_cp_async16 (.cg), gd_cp_async16_ca,
-// gd_cp_async_commit, gd_cp_async_wait<N>, WARP_SIZE, __syncwarp: gated_dwconv.cu defines them; the host check
+// The includer provides gd_ceil_div, gd_to_float, gd_from_float, gd_act, cp_async16 (.cg), cp_async16_ca,
+// cp_async_commit, cp_async_wait<N>, WARP_SIZE, __syncwarp: gated_dwconv.cu and cp_async.cuh define them; the host check
 // (kernels/lab/gated_dwconv_v7_host_check.cpp) emulates them with std::threads.
 #pragma once
 
@@ -111,7 +111,7 @@ __device__ void gdr_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
             const int e = lane + i * WARP_SIZE;
             if (e < IN_UNITS) {
                 const bool ok = iy_ok && in_ok[i];
-                gd_cp_async16_ca(slot + e * V, ok ? img + (iy * row_stride + in_ofs[i]) : x, ok);
+                cp_async16_ca(slot + e * V, ok ? img + (iy * row_stride + in_ofs[i]) : x, ok);
             }
         }
         #pragma unroll
@@ -119,7 +119,7 @@ __device__ void gdr_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
             const int f = lane + i * WARP_SIZE;
             if (f < G_UNITS) {
                 const bool ok = oy_ok && g_ok[i];
-                gd_cp_async16(slot + (PIX * LC + f * V), ok ? img + (oy * row_stride + g_ofs[i]) : x, ok);
+                cp_async16(slot + (PIX * LC + f * V), ok ? img + (oy * row_stride + g_ofs[i]) : x, ok);
             }
         }
     };
@@ -129,7 +129,7 @@ __device__ void gdr_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
     #pragma unroll 1
     for (int tt = 0; tt < GDR_STAGES - 1; tt++) {
         if (tt < rows) issue(tt, ring + tt * SLOT);
-        gd_cp_async_commit();   // empty groups keep the count uniform
+        cp_async_commit();   // empty groups keep the count uniform
     }
     const int c = c0 + lc, x_first = x0 + gx * C;
     const bool channel = c < s.conv;
@@ -155,10 +155,10 @@ __device__ void gdr_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
         for (int u = 0; u < K; u++) {
             const int tt = step + u;
             if (tt >= rows) break;
-            gd_cp_async_wait<GDR_STAGES - 2>();   // row tt has landed (this lane's part)
+            cp_async_wait<GDR_STAGES - 2>();   // row tt has landed (this lane's part)
             __syncwarp();                        // ... every lane's; and every lane has read row tt - 1's slot
             if (tt + GDR_STAGES - 1 < rows) issue(tt + GDR_STAGES - 1, ring + wr * SLOT);
-            gd_cp_async_commit();
+            cp_async_commit();
             const T* slot = ring + rd * SLOT;
             rd = rd == GDR_STAGES - 1 ? 0 : rd + 1;
             wr = wr == GDR_STAGES - 1 ? 0 : wr + 1;
@@ -191,7 +191,7 @@ __device__ void gdr_conv_warp(T* __restrict__ out, const T* __restrict__ x, cons
             for (int j = 0; j < C; j++) acc[j][(u + 1) % K] = b;
         }
     }
-    gd_cp_async_wait<0>();
+    cp_async_wait<0>();
 }
 
 // The conv blocks: warp w of block b runs unit 8 b + w on its own GDR_STAGES rows of the block's ring; warps past

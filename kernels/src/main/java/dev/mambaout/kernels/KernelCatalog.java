@@ -204,10 +204,9 @@ public final class KernelCatalog {
 
     /** The stem kernel writing bf16 (else f32) compiled for channel width {@code width} ({@link StemKernels#width}). */
     public static KernelSpec stemConvForward(boolean bf16, int width) {
-        for (KernelSpec s : bf16 ? STEM_CONV_FORWARD_BF16 : STEM_CONV_FORWARD_F32) {
-            if (s.name().endsWith("_c" + width)) return s;
-        }
-        throw new IllegalArgumentException("no stem kernel of width " + width + " (" + StemKernels.widths() + ")");
+        int i = StemKernels.widths().indexOf(width);
+        if (i < 0) throw new IllegalArgumentException("no stem kernel of width " + width + " (" + StemKernels.widths() + ")");
+        return (bf16 ? STEM_CONV_FORWARD_BF16 : STEM_CONV_FORWARD_F32).get(i);
     }
 
     private static KernelSpec wgradPartial(String type) {
