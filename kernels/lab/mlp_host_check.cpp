@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <random>
+#include <type_traits>
 #include <thread>
 #include <vector>
 
@@ -28,6 +29,7 @@
 
 struct Dim { unsigned x = 0, y = 0, z = 0; };
 thread_local Dim threadIdx, blockIdx;
+static Dim gridDim;
 static std::barrier<>* g_block;
 static std::barrier<>* g_warp[8];
 inline void __syncthreads() { g_block->arrive_and_wait(); }
@@ -35,6 +37,8 @@ inline void __syncthreads() { g_block->arrive_and_wait(); }
 struct __nv_bfloat16 { uint16_t v; };
 struct __nv_bfloat162 { __nv_bfloat16 x, y; };
 struct uint4 { uint32_t x, y, z, w; };
+struct float2 { float x, y; };
+inline float2 make_float2(float a, float b) { return {a, b}; }
 inline uint4 make_uint4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return {a, b, c, d}; }
 inline __nv_bfloat16 __float2bfloat16_rn(float f) {
     uint32_t u; memcpy(&u, &f, 4);
@@ -111,17 +115,21 @@ alignas(16) static __nv_bfloat16 ml_smem[80 * 1024];
 #include "mlp_kernels.cuh"
 #include "mlp_ref.h"
 
+// Blocks one after another (grid x, then y), each as `threads` std::threads (a multiple of 32, at most 256).
 template <class F>
-static void launch(int grid, F body) {
-    for (int blk = 0; blk < grid; blk++) {
-        std::barrier<> bb(ML_BLOCK);
-        std::vector<std::unique_ptr<std::barrier<>>> wb;
-        for (int i = 0; i < 8; i++) { wb.emplace_back(new std::barrier<>(32)); g_warp[i] = wb.back().get(); }
-        g_block = &bb;
-        std::vector<std::thread> ts;
-        for (int t = 0; t < ML_BLOCK; t++) ts.emplace_back([&, t, blk] { threadIdx.x = t; blockIdx.x = blk; body(); });
-        for (auto& t : ts) t.join();
-    }
+static void launch(int grid, F body, int gy = 1, int threads = ML_BLOCK) {
+    gridDim = {(unsigned)grid, (unsigned)gy, 1};
+    for (int by = 0; by < gy; by++)
+        for (int blk = 0; blk < grid; blk++) {
+            std::barrier<> bb(threads);
+            std::vector<std::unique_ptr<std::barrier<>>> wb;
+            for (int i = 0; i < 8; i++) { wb.emplace_back(new std::barrier<>(32)); g_warp[i] = wb.back().get(); }
+            g_block = &bb;
+            std::vector<std::thread> ts;
+            for (int t = 0; t < threads; t++)
+                ts.emplace_back([&, t, blk, by] { threadIdx.x = t; blockIdx.x = blk; blockIdx.y = by; body(); });
+            for (auto& t : ts) t.join();
+        }
 }
 
 static uint16_t f2bf(float f) { return __float2bfloat16_rn(f).v; }
@@ -144,6 +152,30 @@ static bool run(int T, int K, int N) {
     const double rel = mlp_rel(ref.size(), [&](size_t i) { return (double)bf2f(y[i]); }, ref, nan);
     const bool ok = !nan && rel < 1e-2;
     printf("%s v%d T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", STAGED ? 2 : 1, T, K, N, rel, nan ? " NaN" : "");
+    return ok;
+}
+
+// v3 with a small persistent grid (so warps loop over several tiles) and slices of nb columns (blockIdx.y).
+template <int K, bool PREFETCH>
+static bool run_v3(int T, int N, int nb, int grid) {
+    static_assert(m3_smem_bytes(K, 256) <= sizeof(ml_smem), "v3's shared memory");
+    std::mt19937 rng(T * 5 + K * 131 + N + nb);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> x((size_t)T * K), g(K), b(K), bias(N), wf((size_t)N * K);
+    std::vector<__nv_bfloat16> w((size_t)N * K), y((size_t)T * N, {0x7fc0});
+    for (auto& v : x) v = 3 + 2 * nd(rng);
+    for (int i = 0; i < K; i++) { g[i] = 1 + 0.2f * nd(rng); b[i] = 0.2f * nd(rng); }
+    for (auto& v : bias) v = 0.2f * nd(rng);
+    for (size_t i = 0; i < w.size(); i++) { w[i] = {f2bf(nd(rng) / std::sqrt((float)K))}; wf[i] = bf2f(w[i]); }
+    launch(grid, [&] {
+        mlp_ln_fc1_v3<K, PREFETCH>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, N, nb, 1e-6f);
+    }, (N + nb - 1) / nb, M3_WARPS * 32);
+    const std::vector<double> ref = mlp_ref_fc1(x, g, b, wf, bias, T, K, N, [](float v) { return bf2f({f2bf(v)}); });
+    bool nan = false;
+    const double rel = mlp_rel(ref.size(), [&](size_t i) { return (double)bf2f(y[i]); }, ref, nan);
+    const bool ok = !nan && rel < 1e-2;
+    printf("%s v3%s T=%d K=%d N=%d nb=%d grid=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", PREFETCH ? "p" : "", T, K, N,
+           nb, grid, rel, nan ? " NaN" : "");
     return ok;
 }
 
@@ -184,6 +216,19 @@ int main() {
     for (auto& c : cases) {
         fails += !run<false>(c[0], c[1], c[2]);
         fails += !run<true>(c[0], c[1], c[2]);
+    }
+    for (bool pf : {false, true}) {
+        auto v3 = [&](auto k, int T, int N, int nb, int grid) {
+            constexpr int K = decltype(k)::value;
+            fails += pf ? !run_v3<K, true>(T, N, nb, grid) : !run_v3<K, false>(T, N, nb, grid);
+        };
+        v3(std::integral_constant<int, 48>{}, 1, 256, 256, 1);
+        v3(std::integral_constant<int, 48>{}, 300, 256, 256, 2);      // 19 tiles over 8 warps: 2-3 tiles a warp
+        v3(std::integral_constant<int, 16>{}, 129, 8, 8, 1);
+        v3(std::integral_constant<int, 96>{}, 200, 512, 256, 1);     // two slices
+        v3(std::integral_constant<int, 192>{}, 70, 1024, 160, 2);    // seven slices, the last 64 wide
+        v3(std::integral_constant<int, 32>{}, 257, 136, 136, 3);     // 17 n8 tiles: padded to 20
+        v3(std::integral_constant<int, 48>{}, 64, 130, 66, 1);       // N % 8 != 0, slices of 66 and 64
     }
     fails += !run_fc2<3, false>(1, 128, false);
     fails += !run_fc2<3, false>(200, 128, true);

@@ -169,6 +169,150 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
 }
 
 
+// fc1 v3: warp-independent, no block barrier after the prologue. A block holds a column slice of W [n8p * 8][K + 8],
+// gamma, beta and the slice's bias in shared memory for its whole life (persistent, grid-stride over 16-token tiles,
+// blockIdx.y = the slice); each warp takes 16 tokens at a time: x straight from global in m16n8k16 A-fragment order
+// (float2 loads: a quad reads 32 contiguous bytes of a row, full sectors), the LayerNorm statistics by quad shuffles,
+// the normalised bf16 A fragments kept in registers, then the slice's n8 tiles 4 at a time (4 independent
+// accumulator chains): KS mma.sync each, bias, bf16 pairs stored. PREFETCH: the next tile's x is loaded into the x
+// registers (dead once the fragments are built) before the MMA loop, so its latency hides behind the MMAs and stores.
+// nb: the slice's columns (even, the host sizes it so the slice fits in ~64 KB); n8p: its n8 tiles rounded up to 4,
+// the padding rows zero.
+constexpr int M3_WARPS = 4, M3_JU = 4;
+
+__host__ __device__ constexpr int m3_n8p(int nb) { return ((nb + 7) / 8 + M3_JU - 1) / M3_JU * M3_JU; }
+__host__ __device__ constexpr size_t m3_smem_bytes(int K, int nb) {
+    return (size_t)m3_n8p(nb) * 8 * (K + 8) * 2 + (size_t)(2 * K + m3_n8p(nb) * 8) * 4;
+}
+
+__device__ __forceinline__ uint32_t ml_pack(float lo, float hi) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+template <int K, bool PREFETCH>
+__global__ void __launch_bounds__(M3_WARPS * 32) mlp_ln_fc1_v3(__nv_bfloat16* __restrict__ y,
+                                                                 const float* __restrict__ x,
+                                                                 const float* __restrict__ gamma,
+                                                                 const float* __restrict__ beta,
+                                                                 const __nv_bfloat16* __restrict__ w,
+                                                                 const float* __restrict__ bias, int T, int N, int nb,
+                                                                 float eps) {
+    static_assert(K % 16 == 0, "K in whole m16n8k16 steps");
+    constexpr int KS = K / 16, KP = K + 8;
+#ifndef ML_HOST
+    extern __shared__ __align__(16) __nv_bfloat16 ml_smem[];
+#endif
+    const int n_lo = blockIdx.y * nb;
+    const int ncols = N - n_lo < nb ? N - n_lo : nb;
+    const int n8p = m3_n8p(nb);
+    __nv_bfloat16* sw = ml_smem;                                          // [n8p * 8][KP]
+    float* sg = reinterpret_cast<float*>(ml_smem + n8p * 8 * KP);          // gamma [K], beta [K], bias [n8p * 8]
+    float* sb = sg + K;
+    float* sbias = sb + K;
+    for (int i = threadIdx.x; i < n8p * 8 * (K / 8); i += M3_WARPS * 32) {
+        const int n = i / (K / 8), k = (i % (K / 8)) * 8;
+        uint4 u = make_uint4(0, 0, 0, 0);
+        if (n < ncols) u = *reinterpret_cast<const uint4*>(w + (long long)(n_lo + n) * K + k);
+        *reinterpret_cast<uint4*>(sw + n * KP + k) = u;
+    }
+    for (int i = threadIdx.x; i < K; i += M3_WARPS * 32) { sg[i] = gamma[i]; sb[i] = beta[i]; }
+    for (int i = threadIdx.x; i < n8p * 8; i += M3_WARPS * 32) sbias[i] = i < ncols ? bias[n_lo + i] : 0.0f;
+    __syncthreads();
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tg = lane & 3;
+    const long long tiles = ((long long)T + 15) / 16, stride = (long long)gridDim.x * M3_WARPS;
+    // v[s]: row g at columns c, c + 1, c + 8, c + 9 (c = 16 s + 2 tg), then row g + 8 at the same columns.
+    float v[KS][8];
+    auto load = [&](long long tile) {
+        const long long r0 = tile * 16 + g, r1 = r0 + 8;
+        #pragma unroll
+        for (int s = 0; s < KS; s++) {
+            const int c = s * 16 + tg * 2;
+            float2 p0 = make_float2(0.0f, 0.0f), p1 = p0, q0 = p0, q1 = p0;
+            if (r0 < T) {
+                p0 = *reinterpret_cast<const float2*>(x + r0 * K + c);
+                p1 = *reinterpret_cast<const float2*>(x + r0 * K + c + 8);
+            }
+            if (r1 < T) {
+                q0 = *reinterpret_cast<const float2*>(x + r1 * K + c);
+                q1 = *reinterpret_cast<const float2*>(x + r1 * K + c + 8);
+            }
+            v[s][0] = p0.x; v[s][1] = p0.y; v[s][2] = p1.x; v[s][3] = p1.y;
+            v[s][4] = q0.x; v[s][5] = q0.y; v[s][6] = q1.x; v[s][7] = q1.y;
+        }
+    };
+    long long tile = (long long)blockIdx.x * M3_WARPS + warp;
+    if (tile < tiles) load(tile);
+    for (; tile < tiles; tile += stride) {
+        float m[2] = {0.0f, 0.0f}, q[2] = {0.0f, 0.0f};
+        #pragma unroll
+        for (int s = 0; s < KS; s++)
+            #pragma unroll
+            for (int e = 0; e < 8; e++) m[e / 4] += v[s][e];
+        #pragma unroll
+        for (int h = 0; h < 2; h++) {
+            m[h] += __shfl_xor_sync(0xffffffffu, m[h], 1);
+            m[h] += __shfl_xor_sync(0xffffffffu, m[h], 2);
+            m[h] /= K;
+        }
+        #pragma unroll
+        for (int s = 0; s < KS; s++)
+            #pragma unroll
+            for (int e = 0; e < 8; e++) { const float d = v[s][e] - m[e / 4]; q[e / 4] += d * d; }
+        float r[2];
+        #pragma unroll
+        for (int h = 0; h < 2; h++) {
+            q[h] += __shfl_xor_sync(0xffffffffu, q[h], 1);
+            q[h] += __shfl_xor_sync(0xffffffffu, q[h], 2);
+            r[h] = rsqrtf(q[h] / K + eps);
+        }
+        uint32_t a[KS][4];
+        #pragma unroll
+        for (int s = 0; s < KS; s++) {
+            const int c = s * 16 + tg * 2;
+            auto nrm = [&](int e, int col) { return (v[s][e] - m[e / 4]) * r[e / 4] * sg[col] + sb[col]; };
+            a[s][0] = ml_pack(nrm(0, c), nrm(1, c + 1));
+            a[s][1] = ml_pack(nrm(4, c), nrm(5, c + 1));
+            a[s][2] = ml_pack(nrm(2, c + 8), nrm(3, c + 9));
+            a[s][3] = ml_pack(nrm(6, c + 8), nrm(7, c + 9));
+        }
+        const long long r0 = tile * 16 + g, r1 = r0 + 8;
+        if constexpr (PREFETCH) {
+            if (tile + stride < tiles) load(tile + stride);
+        }
+        for (int j = 0; j < n8p; j += M3_JU) {
+            float acc[M3_JU][4];
+            #pragma unroll
+            for (int u = 0; u < M3_JU; u++)
+                #pragma unroll
+                for (int e = 0; e < 4; e++) acc[u][e] = 0.0f;
+            #pragma unroll
+            for (int s = 0; s < KS; s++)
+                #pragma unroll
+                for (int u = 0; u < M3_JU; u++) {
+                    const __nv_bfloat16* p = sw + ((j + u) * 8 + g) * KP + s * 16 + tg * 2;
+                    ml_mma(acc[u], a[s], ml_ld32(p), ml_ld32(p + 8));
+                }
+            #pragma unroll
+            for (int u = 0; u < M3_JU; u++) {
+                const int c = (j + u) * 8 + tg * 2;   // even, and ncols is even: c < ncols covers c + 1
+                if (c >= ncols) continue;
+                const float b0 = sbias[c], b1 = sbias[c + 1];
+                if (r0 < T)
+                    *reinterpret_cast<__nv_bfloat162*>(y + r0 * N + n_lo + c) =
+                        __floats2bfloat162_rn(acc[u][0] + b0, acc[u][1] + b1);
+                if (r1 < T)
+                    *reinterpret_cast<__nv_bfloat162*>(y + r1 * N + n_lo + c) =
+                        __floats2bfloat162_rn(acc[u][2] + b0, acc[u][3] + b1);
+            }
+        }
+        if constexpr (!PREFETCH) {
+            if (tile + stride < tiles) load(tile + stride);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------- fc2
 // fc2 with the residual and the next block's LayerNorm: s = res + a W^T + bias (f32, written to out_res; out_res may
 // be res), then out_ln = LN(s) (bf16, the next fc1's operand). a [T, H] bf16 (the gate's output), W [D, H] bf16,

@@ -27,6 +27,56 @@
 
 static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * sizeof(__nv_bfloat16); }
 
+// v3 (v = 3) and v3 with the next tile prefetched (v = 4): slices of W of at most ~64 KB of shared memory (nb even),
+// a persistent grid of as many blocks as fit on the SMs, spread over the slices.
+constexpr size_t M3_SLICE_BYTES = 64 * 1024;
+template <int K, bool PF>
+static void m3_launch_k(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+                        const float* bias, int T, int N) {
+    const int ranges = (int)(((size_t)N * (K + 8) * 2 + M3_SLICE_BYTES - 1) / M3_SLICE_BYTES);
+    const int nb = ((N + ranges - 1) / ranges + 7) / 8 * 8;
+    const int gy = (N + nb - 1) / nb;
+    const size_t smem = m3_smem_bytes(K, nb);
+    static int sms = 0, per_sm[2] = {0, 0};
+    static size_t attr_smem = 0;
+    if (!sms) { cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); sms = p.multiProcessorCount; }
+    if (smem > attr_smem) {
+        CK(cudaFuncSetAttribute(mlp_ln_fc1_v3<K, PF>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+        attr_smem = smem;
+    }
+    int occ = 0;
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, mlp_ln_fc1_v3<K, PF>, M3_WARPS * 32, smem));
+    if (per_sm[PF] != occ) {
+        per_sm[PF] = occ;
+        printf("# v3%s K=%d N=%d: %d slices of %d columns, %zu B shared, %d blocks/SM\n", PF ? "p" : "", K, N, gy, nb, smem, occ);
+    }
+    const long long tiles = ((long long)T + 15) / 16, want = (tiles + M3_WARPS - 1) / M3_WARPS;
+    long long gx = (long long)occ * sms / gy;
+    if (gx < 1) gx = 1;
+    if (gx > want) gx = want;
+    mlp_ln_fc1_v3<K, PF><<<dim3((unsigned)gx, (unsigned)gy), M3_WARPS * 32, smem>>>(y, x, g, b, w, bias, T, N, nb, 1e-6f);
+    CK(cudaGetLastError());
+}
+
+template <bool PF>
+static void m3_launch_pf(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+                         const float* bias, int T, int K, int N) {
+    switch (K) {
+        case 16: m3_launch_k<16, PF>(y, x, g, b, w, bias, T, N); break;
+        case 32: m3_launch_k<32, PF>(y, x, g, b, w, bias, T, N); break;
+        case 48: m3_launch_k<48, PF>(y, x, g, b, w, bias, T, N); break;
+        case 96: m3_launch_k<96, PF>(y, x, g, b, w, bias, T, N); break;
+        case 192: m3_launch_k<192, PF>(y, x, g, b, w, bias, T, N); break;
+        default: fprintf(stderr, "mlp_lab v3: no instance for K = %d\n", K); exit(2);
+    }
+}
+
+static void m3_launch(bool pf, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+                      const float* bias, int T, int K, int N) {
+    if (pf) m3_launch_pf<true>(y, x, g, b, w, bias, T, K, N);
+    else m3_launch_pf<false>(y, x, g, b, w, bias, T, K, N);
+}
+
 static void ml_launch(int v, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                       const float* bias, int T, int K, int N) {
     if (K % 16 != 0 || K > ML_MAXK || N % 2 != 0) {   // N even: the epilogue stores bf16 pairs (N = 2 hidden)
@@ -34,6 +84,10 @@ static void ml_launch(int v, __nv_bfloat16* y, const float* x, const float* g, c
         exit(2);
     }
     const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
+    if (v >= 3) {
+        m3_launch(v == 4, y, x, g, b, w, bias, T, K, N);
+        return;
+    }
     if (v == 1) mlp_ln_fc1<false><<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
     else mlp_ln_fc1<true><<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
     CK(cudaGetLastError());
@@ -68,12 +122,14 @@ struct MlDev {
     ~MlDev() { cudaFree(x); cudaFree(y); cudaFree(g); cudaFree(b); cudaFree(bias); cudaFree(w); }
 };
 
+static const char* ML_NAMES[] = {"v1", "v2", "v3", "v3p"};
+
 static bool ml_check(int T, int K, int N) {
     MlDev d(T, K, N, true);
     const std::vector<double> ref = mlp_ref_fc1(d.hx, d.hg, d.hb, d.hw, d.hbias, T, K, N,
                                                 [](float v) { return lab_bf2f(lab_f2bf(v)); });
     bool all = true;
-    for (int v = 1; v <= 2; v++) {
+    for (int v = 1; v <= 4; v++) {
         CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
         ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, T, K, N);
         CK(cudaDeviceSynchronize());
@@ -82,7 +138,7 @@ static bool ml_check(int T, int K, int N) {
         bool nan = false;
         const double rel = mlp_rel(hy.size(), [&](size_t i) { return (double)lab_bf2f(hy[i]); }, ref, nan);
         const bool ok = !nan && rel < 1e-2;
-        printf("%s v%d T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", v, T, K, N, rel, nan ? " NaN" : "");
+        printf("%s %s T=%d K=%d N=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", ML_NAMES[v - 1], T, K, N, rel, nan ? " NaN" : "");
         all = all && ok;
     }
     return all;
@@ -183,12 +239,12 @@ int main(int argc, char** argv) {
     const int fc2_cases[][4] = {{1, 128, 48, 0}, {200, 128, 48, 1}, {129, 256, 96, 0}, {1000, 512, 192, 1}, {127, 32, 48, 0}};
     for (auto& c : fc2_cases)
         for (int v = 1; v <= 2; v++) fails += !mf_check(v, c[0], c[1], c[2], c[3] != 0);
-    printf("validation: %d fc1 and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
+    printf("validation: %d fc1 shapes x v1, v2, v3, v3p and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
            (int)(sizeof(fc2_cases) / sizeof(fc2_cases[0])), fails);
     if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
     void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
     const double bps = lab_copy_bps(flush);
-    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us | v3 us | v3p us |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     const struct { const char* name; int T, K, N; } shapes[] = {
         {"femto 1 fc1", 802816, 48, 256}, {"femto 2 fc1", 200704, 96, 512}, {"femto 3 fc1", 50176, 192, 1024},
         {"tiny 1 fc1", 802816, 96, 512}, {"tiny 2 fc1", 200704, 192, 1024}};
@@ -197,7 +253,7 @@ int main(int argc, char** argv) {
         const double bytes = (double)s.T * s.K * 4 + (double)s.T * s.N * 2 + (double)s.N * s.K * 2;
         const double floor_us = bytes / bps * 1e6;
         printf("| %s | %d | %d | %d | %.1f | %.1f |", s.name, s.T, s.K, s.N, bytes / 1e6, floor_us);
-        for (int v = 1; v <= 2; v++) {
+        for (int v = 1; v <= 4; v++) {
             const float ms = lab_time_ms([&] { ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, s.T, s.K, s.N); }, flush, 20);
             printf(" %.1f (%.0f%%) |", ms * 1e3, 100 * floor_us / (ms * 1e3));
         }
