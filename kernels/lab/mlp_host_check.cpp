@@ -33,6 +33,7 @@ static Dim gridDim;
 static std::barrier<>* g_block;
 static std::barrier<>* g_warp[8];
 inline void __syncthreads() { g_block->arrive_and_wait(); }
+inline void __syncwarp() { g_warp[threadIdx.x / 32]->arrive_and_wait(); }
 
 struct __nv_bfloat16 { uint16_t v; };
 struct __nv_bfloat162 { __nv_bfloat16 x, y; };
@@ -156,7 +157,7 @@ static bool run(int T, int K, int N) {
 }
 
 // v3 with a small persistent grid (so warps loop over several tiles) and slices of nb columns (blockIdx.y).
-template <int K, bool PREFETCH>
+template <int K, bool PREFETCH, bool STAGE>
 static bool run_v3(int T, int N, int nb, int grid) {
     static_assert(m3_smem_bytes(K, 256) <= sizeof(ml_smem), "v3's shared memory");
     std::mt19937 rng(T * 5 + K * 131 + N + nb);
@@ -168,13 +169,13 @@ static bool run_v3(int T, int N, int nb, int grid) {
     for (auto& v : bias) v = 0.2f * nd(rng);
     for (size_t i = 0; i < w.size(); i++) { w[i] = {f2bf(nd(rng) / std::sqrt((float)K))}; wf[i] = bf2f(w[i]); }
     launch(grid, [&] {
-        mlp_ln_fc1_v3<K, PREFETCH>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, N, nb, 1e-6f);
+        mlp_ln_fc1_v3<K, PREFETCH, STAGE>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, N, nb, 1e-6f);
     }, (N + nb - 1) / nb, M3_WARPS * 32);
     const std::vector<double> ref = mlp_ref_fc1(x, g, b, wf, bias, T, K, N, [](float v) { return bf2f({f2bf(v)}); });
     bool nan = false;
     const double rel = mlp_rel(ref.size(), [&](size_t i) { return (double)bf2f(y[i]); }, ref, nan);
     const bool ok = !nan && rel < 1e-2;
-    printf("%s v3%s T=%d K=%d N=%d nb=%d grid=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", PREFETCH ? "p" : "", T, K, N,
+    printf("%s v%d%s T=%d K=%d N=%d nb=%d grid=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", STAGE ? 4 : 3, PREFETCH ? "p" : "", T, K, N,
            nb, grid, rel, nan ? " NaN" : "");
     return ok;
 }
@@ -217,10 +218,15 @@ int main() {
         fails += !run<false>(c[0], c[1], c[2]);
         fails += !run<true>(c[0], c[1], c[2]);
     }
-    for (bool pf : {false, true}) {
+    for (int variant = 0; variant < 4; variant++) {
         auto v3 = [&](auto k, int T, int N, int nb, int grid) {
             constexpr int K = decltype(k)::value;
-            fails += pf ? !run_v3<K, true>(T, N, nb, grid) : !run_v3<K, false>(T, N, nb, grid);
+            switch (variant) {
+                case 0: fails += !run_v3<K, false, false>(T, N, nb, grid); break;
+                case 1: fails += !run_v3<K, true, false>(T, N, nb, grid); break;
+                case 2: fails += !run_v3<K, false, true>(T, N, nb, grid); break;
+                default: fails += !run_v3<K, true, true>(T, N, nb, grid); break;
+            }
         };
         v3(std::integral_constant<int, 48>{}, 1, 256, 256, 1);
         v3(std::integral_constant<int, 48>{}, 300, 256, 256, 2);      // 19 tiles over 8 warps: 2-3 tiles a warp
@@ -229,6 +235,7 @@ int main() {
         v3(std::integral_constant<int, 192>{}, 70, 1024, 160, 2);    // seven slices, the last 64 wide
         v3(std::integral_constant<int, 32>{}, 257, 136, 136, 3);     // 17 n8 tiles: padded to 20
         v3(std::integral_constant<int, 48>{}, 64, 130, 66, 1);       // N % 8 != 0, slices of 66 and 64
+        v3(std::integral_constant<int, 96>{}, 45, 392, 200, 2);      // slices of 200 and 192: a partial staged group
     }
     fails += !run_fc2<3, false>(1, 128, false);
     fails += !run_fc2<3, false>(200, 128, true);

@@ -178,11 +178,15 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
 // registers (dead once the fragments are built) before the MMA loop, so its latency hides behind the MMAs and stores.
 // nb: the slice's columns (even, the host sizes it so the slice fits in ~64 KB); n8p: its n8 tiles rounded up to 4,
 // the padding rows zero.
-constexpr int M3_WARPS = 4, M3_JU = 4;
+// v4 (STAGE): the same, but each warp stages 64 columns (8 n8 tiles) of its 16 rows in its own shared-memory buffer
+// and writes them as 16-byte pieces, 8 lanes a 128-byte row: a store instruction touches 4 lines instead of 8 rows x
+// 16 bytes (v3's 64 store instructions of 8 lines each per 256 columns become 16 of 4 lines).
+constexpr int M3_WARPS = 4, M3_JU = 4, M3_SC = 64, M3_SP = M3_SC + 8;   // staged columns and row pitch (bf16)
 
-__host__ __device__ constexpr int m3_n8p(int nb) { return ((nb + 7) / 8 + M3_JU - 1) / M3_JU * M3_JU; }
+__host__ __device__ constexpr int m3_n8p(int nb) { return ((nb + 7) / 8 + 7) / 8 * 8; }   // whole staged groups
 __host__ __device__ constexpr size_t m3_smem_bytes(int K, int nb) {
-    return (size_t)m3_n8p(nb) * 8 * (K + 8) * 2 + (size_t)(2 * K + m3_n8p(nb) * 8) * 4;
+    return (size_t)m3_n8p(nb) * 8 * (K + 8) * 2 + (size_t)(2 * K + m3_n8p(nb) * 8) * 4 +
+           (size_t)M3_WARPS * 16 * M3_SP * 2;
 }
 
 __device__ __forceinline__ uint32_t ml_pack(float lo, float hi) {
@@ -190,7 +194,7 @@ __device__ __forceinline__ uint32_t ml_pack(float lo, float hi) {
     return *reinterpret_cast<const uint32_t*>(&h);
 }
 
-template <int K, bool PREFETCH>
+template <int K, bool PREFETCH, bool STAGE>
 __global__ void __launch_bounds__(M3_WARPS * 32) mlp_ln_fc1_v3(__nv_bfloat16* __restrict__ y,
                                                                  const float* __restrict__ x,
                                                                  const float* __restrict__ gamma,
@@ -210,6 +214,7 @@ __global__ void __launch_bounds__(M3_WARPS * 32) mlp_ln_fc1_v3(__nv_bfloat16* __
     float* sg = reinterpret_cast<float*>(ml_smem + n8p * 8 * KP);          // gamma [K], beta [K], bias [n8p * 8]
     float* sb = sg + K;
     float* sbias = sb + K;
+    __nv_bfloat16* sst = reinterpret_cast<__nv_bfloat16*>(sbias + n8p * 8) + (threadIdx.x / 32) * 16 * M3_SP;
     for (int i = threadIdx.x; i < n8p * 8 * (K / 8); i += M3_WARPS * 32) {
         const int n = i / (K / 8), k = (i % (K / 8)) * 8;
         uint4 u = make_uint4(0, 0, 0, 0);
@@ -294,17 +299,50 @@ __global__ void __launch_bounds__(M3_WARPS * 32) mlp_ln_fc1_v3(__nv_bfloat16* __
                     const __nv_bfloat16* p = sw + ((j + u) * 8 + g) * KP + s * 16 + tg * 2;
                     ml_mma(acc[u], a[s], ml_ld32(p), ml_ld32(p + 8));
                 }
-            #pragma unroll
-            for (int u = 0; u < M3_JU; u++) {
-                const int c = (j + u) * 8 + tg * 2;   // even, and ncols is even: c < ncols covers c + 1
-                if (c >= ncols) continue;
-                const float b0 = sbias[c], b1 = sbias[c + 1];
-                if (r0 < T)
-                    *reinterpret_cast<__nv_bfloat162*>(y + r0 * N + n_lo + c) =
+            if constexpr (STAGE) {
+                const int jj = j % (M3_SC / 8);   // this group's n8 tiles within the staged 64 columns
+                #pragma unroll
+                for (int u = 0; u < M3_JU; u++) {
+                    const int c = (jj + u) * 8 + tg * 2;
+                    const float b0 = sbias[(j + u) * 8 + tg * 2], b1 = sbias[(j + u) * 8 + tg * 2 + 1];
+                    *reinterpret_cast<__nv_bfloat162*>(sst + g * M3_SP + c) =
                         __floats2bfloat162_rn(acc[u][0] + b0, acc[u][1] + b1);
-                if (r1 < T)
-                    *reinterpret_cast<__nv_bfloat162*>(y + r1 * N + n_lo + c) =
+                    *reinterpret_cast<__nv_bfloat162*>(sst + (g + 8) * M3_SP + c) =
                         __floats2bfloat162_rn(acc[u][2] + b0, acc[u][3] + b1);
+                }
+                if (jj + M3_JU == M3_SC / 8) {   // 64 columns staged: write them out
+                    __syncwarp();
+                    const int c0 = (j + M3_JU) * 8 - M3_SC, piece = (lane % 8) * 8;
+                    #pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        const int rr = i * 4 + lane / 8;
+                        const long long t = tile * 16 + rr;
+                        const int c = c0 + piece;
+                        if (t < T && c < ncols) {
+                            __nv_bfloat16* dst = y + t * N + n_lo + c;
+                            const __nv_bfloat16* src = sst + rr * M3_SP + piece;
+                            if (c + 8 <= ncols && N % 8 == 0) {
+                                *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
+                            } else {
+                                for (int e = 0; e < 8 && c + e < ncols; e++) dst[e] = src[e];
+                            }
+                        }
+                    }
+                    __syncwarp();   // the buffer's reads are done before the next group is staged
+                }
+            } else {
+                #pragma unroll
+                for (int u = 0; u < M3_JU; u++) {
+                    const int c = (j + u) * 8 + tg * 2;   // even, and ncols is even: c < ncols covers c + 1
+                    if (c >= ncols) continue;
+                    const float b0 = sbias[c], b1 = sbias[c + 1];
+                    if (r0 < T)
+                        *reinterpret_cast<__nv_bfloat162*>(y + r0 * N + n_lo + c) =
+                            __floats2bfloat162_rn(acc[u][0] + b0, acc[u][1] + b1);
+                    if (r1 < T)
+                        *reinterpret_cast<__nv_bfloat162*>(y + r1 * N + n_lo + c) =
+                            __floats2bfloat162_rn(acc[u][2] + b0, acc[u][3] + b1);
+                }
             }
         }
         if constexpr (!PREFETCH) {

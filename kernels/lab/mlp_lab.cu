@@ -27,54 +27,60 @@
 
 static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * sizeof(__nv_bfloat16); }
 
-// v3 (v = 3) and v3 with the next tile prefetched (v = 4): slices of W of at most ~64 KB of shared memory (nb even),
+// v3 (v = 3), v3 with the next tile prefetched (v = 4), v4 = v3 with staged stores (v = 5), v4p (v = 6): slices of W
+// of at most ~64 KB of shared memory in whole 64-column groups,
 // a persistent grid of as many blocks as fit on the SMs, spread over the slices.
 constexpr size_t M3_SLICE_BYTES = 64 * 1024;
-template <int K, bool PF>
+template <int K, bool PF, bool ST>
 static void m3_launch_k(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                         const float* bias, int T, int N) {
-    const int ranges = (int)(((size_t)N * (K + 8) * 2 + M3_SLICE_BYTES - 1) / M3_SLICE_BYTES);
-    const int nb = ((N + ranges - 1) / ranges + 7) / 8 * 8;
+    int nb = (int)(M3_SLICE_BYTES / ((K + 8) * 2)) / M3_SC * M3_SC;   // whole staged groups of 64 columns
+    if (nb < M3_SC) nb = M3_SC;
+    if (nb >= N) nb = N;
     const int gy = (N + nb - 1) / nb;
     const size_t smem = m3_smem_bytes(K, nb);
-    static int sms = 0, per_sm[2] = {0, 0};
+    static int sms = 0, per_sm = 0;
     static size_t attr_smem = 0;
     if (!sms) { cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); sms = p.multiProcessorCount; }
     if (smem > attr_smem) {
-        CK(cudaFuncSetAttribute(mlp_ln_fc1_v3<K, PF>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+        CK(cudaFuncSetAttribute(mlp_ln_fc1_v3<K, PF, ST>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
         attr_smem = smem;
     }
     int occ = 0;
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, mlp_ln_fc1_v3<K, PF>, M3_WARPS * 32, smem));
-    if (per_sm[PF] != occ) {
-        per_sm[PF] = occ;
-        printf("# v3%s K=%d N=%d: %d slices of %d columns, %zu B shared, %d blocks/SM\n", PF ? "p" : "", K, N, gy, nb, smem, occ);
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, mlp_ln_fc1_v3<K, PF, ST>, M3_WARPS * 32, smem));
+    if (per_sm != occ) {
+        per_sm = occ;
+        printf("# v%d%s K=%d N=%d: %d slices of %d columns, %zu B shared, %d blocks/SM\n", ST ? 4 : 3, PF ? "p" : "", K, N, gy, nb, smem, occ);
     }
     const long long tiles = ((long long)T + 15) / 16, want = (tiles + M3_WARPS - 1) / M3_WARPS;
     long long gx = (long long)occ * sms / gy;
     if (gx < 1) gx = 1;
     if (gx > want) gx = want;
-    mlp_ln_fc1_v3<K, PF><<<dim3((unsigned)gx, (unsigned)gy), M3_WARPS * 32, smem>>>(y, x, g, b, w, bias, T, N, nb, 1e-6f);
+    mlp_ln_fc1_v3<K, PF, ST><<<dim3((unsigned)gx, (unsigned)gy), M3_WARPS * 32, smem>>>(y, x, g, b, w, bias, T, N, nb, 1e-6f);
     CK(cudaGetLastError());
 }
 
-template <bool PF>
+template <bool PF, bool ST>
 static void m3_launch_pf(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                          const float* bias, int T, int K, int N) {
     switch (K) {
-        case 16: m3_launch_k<16, PF>(y, x, g, b, w, bias, T, N); break;
-        case 32: m3_launch_k<32, PF>(y, x, g, b, w, bias, T, N); break;
-        case 48: m3_launch_k<48, PF>(y, x, g, b, w, bias, T, N); break;
-        case 96: m3_launch_k<96, PF>(y, x, g, b, w, bias, T, N); break;
-        case 192: m3_launch_k<192, PF>(y, x, g, b, w, bias, T, N); break;
+        case 16: m3_launch_k<16, PF, ST>(y, x, g, b, w, bias, T, N); break;
+        case 32: m3_launch_k<32, PF, ST>(y, x, g, b, w, bias, T, N); break;
+        case 48: m3_launch_k<48, PF, ST>(y, x, g, b, w, bias, T, N); break;
+        case 96: m3_launch_k<96, PF, ST>(y, x, g, b, w, bias, T, N); break;
+        case 192: m3_launch_k<192, PF, ST>(y, x, g, b, w, bias, T, N); break;
         default: fprintf(stderr, "mlp_lab v3: no instance for K = %d\n", K); exit(2);
     }
 }
 
-static void m3_launch(bool pf, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+static void m3_launch(int v, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                       const float* bias, int T, int K, int N) {
-    if (pf) m3_launch_pf<true>(y, x, g, b, w, bias, T, K, N);
-    else m3_launch_pf<false>(y, x, g, b, w, bias, T, K, N);
+    switch (v) {
+        case 3: m3_launch_pf<false, false>(y, x, g, b, w, bias, T, K, N); break;
+        case 4: m3_launch_pf<true, false>(y, x, g, b, w, bias, T, K, N); break;
+        case 5: m3_launch_pf<false, true>(y, x, g, b, w, bias, T, K, N); break;
+        default: m3_launch_pf<true, true>(y, x, g, b, w, bias, T, K, N); break;
+    }
 }
 
 static void ml_launch(int v, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
@@ -85,7 +91,7 @@ static void ml_launch(int v, __nv_bfloat16* y, const float* x, const float* g, c
     }
     const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
     if (v >= 3) {
-        m3_launch(v == 4, y, x, g, b, w, bias, T, K, N);
+        m3_launch(v, y, x, g, b, w, bias, T, K, N);
         return;
     }
     if (v == 1) mlp_ln_fc1<false><<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
@@ -122,14 +128,14 @@ struct MlDev {
     ~MlDev() { cudaFree(x); cudaFree(y); cudaFree(g); cudaFree(b); cudaFree(bias); cudaFree(w); }
 };
 
-static const char* ML_NAMES[] = {"v1", "v2", "v3", "v3p"};
+static const char* ML_NAMES[] = {"v1", "v2", "v3", "v3p", "v4", "v4p"};
 
 static bool ml_check(int T, int K, int N) {
     MlDev d(T, K, N, true);
     const std::vector<double> ref = mlp_ref_fc1(d.hx, d.hg, d.hb, d.hw, d.hbias, T, K, N,
                                                 [](float v) { return lab_bf2f(lab_f2bf(v)); });
     bool all = true;
-    for (int v = 1; v <= 4; v++) {
+    for (int v = 1; v <= 6; v++) {
         CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
         ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, T, K, N);
         CK(cudaDeviceSynchronize());
@@ -239,12 +245,12 @@ int main(int argc, char** argv) {
     const int fc2_cases[][4] = {{1, 128, 48, 0}, {200, 128, 48, 1}, {129, 256, 96, 0}, {1000, 512, 192, 1}, {127, 32, 48, 0}};
     for (auto& c : fc2_cases)
         for (int v = 1; v <= 2; v++) fails += !mf_check(v, c[0], c[1], c[2], c[3] != 0);
-    printf("validation: %d fc1 shapes x v1, v2, v3, v3p and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
+    printf("validation: %d fc1 shapes x v1, v2, v3, v3p, v4, v4p and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
            (int)(sizeof(fc2_cases) / sizeof(fc2_cases[0])), fails);
     if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
     void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
     const double bps = lab_copy_bps(flush);
-    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us | v3 us | v3p us |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us | v3 us | v3p us | v4 us | v4p us |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     const struct { const char* name; int T, K, N; } shapes[] = {
         {"femto 1 fc1", 802816, 48, 256}, {"femto 2 fc1", 200704, 96, 512}, {"femto 3 fc1", 50176, 192, 1024},
         {"tiny 1 fc1", 802816, 96, 512}, {"tiny 2 fc1", 200704, 192, 1024}};
@@ -253,7 +259,7 @@ int main(int argc, char** argv) {
         const double bytes = (double)s.T * s.K * 4 + (double)s.T * s.N * 2 + (double)s.N * s.K * 2;
         const double floor_us = bytes / bps * 1e6;
         printf("| %s | %d | %d | %d | %.1f | %.1f |", s.name, s.T, s.K, s.N, bytes / 1e6, floor_us);
-        for (int v = 1; v <= 4; v++) {
+        for (int v = 1; v <= 6; v++) {
             const float ms = lab_time_ms([&] { ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, s.T, s.K, s.N); }, flush, 20);
             printf(" %.1f (%.0f%%) |", ms * 1e3, 100 * floor_us / (ms * 1e3));
         }
