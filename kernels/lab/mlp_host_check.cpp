@@ -26,6 +26,7 @@
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
 #define ML_HOST 1
+#define MMA_HOST 1
 
 struct Dim { unsigned x = 0, y = 0, z = 0; };
 thread_local Dim threadIdx, blockIdx;
@@ -64,7 +65,7 @@ inline float __shfl_xor_sync(unsigned, float v, int o) {
 }
 inline float lo(uint32_t r) { return bf2f({(uint16_t)(r & 0xffff)}); }
 inline float hi(uint32_t r) { return bf2f({(uint16_t)(r >> 16)}); }
-inline void ml_mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+inline void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
     const int w = threadIdx.x / 32, l = threadIdx.x % 32;
     for (int i = 0; i < 4; i++) g_xa[w][l][i] = a[i];
     g_xb[w][l][0] = b0;
@@ -113,6 +114,7 @@ template <int N> inline void cp_async_wait() {
 // The kernels' dynamic shared memory: one block at a time, as large as the largest kernel's (fc2 at D = 192).
 alignas(16) static __nv_bfloat16 ml_smem[80 * 1024];
 
+#define lnl_smem ml_smem
 #include "mlp_kernels.cuh"
 #include "mlp_ref.h"
 
@@ -157,9 +159,9 @@ static bool run(int T, int K, int N) {
 }
 
 // v3 with a small persistent grid (so warps loop over several tiles) and slices of nb columns (blockIdx.y).
-template <int K, bool PREFETCH, bool STAGE>
+template <int K, bool STAGE>
 static bool run_v3(int T, int N, int nb, int grid) {
-    static_assert(m3_smem_bytes(K, 256) <= sizeof(ml_smem), "v3's shared memory");
+    static_assert(lnl_smem_bytes(K, 256) <= sizeof(ml_smem), "v3's shared memory");
     std::mt19937 rng(T * 5 + K * 131 + N + nb);
     std::normal_distribution<float> nd(0, 1);
     std::vector<float> x((size_t)T * K), g(K), b(K), bias(N), wf((size_t)N * K);
@@ -169,13 +171,13 @@ static bool run_v3(int T, int N, int nb, int grid) {
     for (auto& v : bias) v = 0.2f * nd(rng);
     for (size_t i = 0; i < w.size(); i++) { w[i] = {f2bf(nd(rng) / std::sqrt((float)K))}; wf[i] = bf2f(w[i]); }
     launch(grid, [&] {
-        mlp_ln_fc1_v3<K, PREFETCH, STAGE>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, N, nb, 1e-6f);
-    }, (N + nb - 1) / nb, M3_WARPS * 32);
+        ln_linear_forward<K, STAGE>(y.data(), x.data(), g.data(), b.data(), w.data(), bias.data(), T, N, nb, 1e-6f);
+    }, (N + nb - 1) / nb, LNL_WARPS * 32);
     const std::vector<double> ref = mlp_ref_fc1(x, g, b, wf, bias, T, K, N, [](float v) { return bf2f({f2bf(v)}); });
     bool nan = false;
     const double rel = mlp_rel(ref.size(), [&](size_t i) { return (double)bf2f(y[i]); }, ref, nan);
     const bool ok = !nan && rel < 1e-2;
-    printf("%s v%d%s T=%d K=%d N=%d nb=%d grid=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", STAGE ? 4 : 3, PREFETCH ? "p" : "", T, K, N,
+    printf("%s v%d T=%d K=%d N=%d nb=%d grid=%d: rel %.2e%s\n", ok ? "ok  " : "FAIL", STAGE ? 4 : 3, T, K, N,
            nb, grid, rel, nan ? " NaN" : "");
     return ok;
 }
@@ -218,15 +220,10 @@ int main() {
         fails += !run<false>(c[0], c[1], c[2]);
         fails += !run<true>(c[0], c[1], c[2]);
     }
-    for (int variant = 0; variant < 4; variant++) {
+    for (bool stage : {false, true}) {
         auto v3 = [&](auto k, int T, int N, int nb, int grid) {
             constexpr int K = decltype(k)::value;
-            switch (variant) {
-                case 0: fails += !run_v3<K, false, false>(T, N, nb, grid); break;
-                case 1: fails += !run_v3<K, true, false>(T, N, nb, grid); break;
-                case 2: fails += !run_v3<K, false, true>(T, N, nb, grid); break;
-                default: fails += !run_v3<K, true, true>(T, N, nb, grid); break;
-            }
+            fails += stage ? !run_v3<K, true>(T, N, nb, grid) : !run_v3<K, false>(T, N, nb, grid);
         };
         v3(std::integral_constant<int, 48>{}, 1, 256, 256, 1);
         v3(std::integral_constant<int, 48>{}, 300, 256, 256, 2);      // 19 tiles over 8 warps: 2-3 tiles a warp

@@ -12,24 +12,16 @@ __device__ __forceinline__ float ml_warp_sum(float v) {
     return v;
 }
 
-#ifndef ML_HOST
-__device__ __forceinline__ void ml_mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-#endif
-
-__device__ __forceinline__ uint32_t ml_ld32(const __nv_bfloat16* p) { return *reinterpret_cast<const uint32_t*>(p); }
+#include "../src/main/cuda/mma_bf16.cuh"
+#include "../src/main/cuda/ln_linear.cuh"   // fc1 v3 (unstaged) and v4 (staged: the mainline)
 
 // An m16n8k16 A fragment from a row-major bf16 tile: p = &tile[g][k0 + 2 tg], pitch in elements (rows g, g + 8; k,
 // k + 8).
 __device__ __forceinline__ void ml_load_a(uint32_t (&a)[4], const __nv_bfloat16* p, int pitch) {
-    a[0] = ml_ld32(p);
-    a[1] = ml_ld32(p + 8 * pitch);
-    a[2] = ml_ld32(p + 8);
-    a[3] = ml_ld32(p + 8 * pitch + 8);
+    a[0] = ld_bf16x2(p);
+    a[1] = ld_bf16x2(p + 8 * pitch);
+    a[2] = ld_bf16x2(p + 8);
+    a[3] = ld_bf16x2(p + 8 * pitch + 8);
 }
 
 template <bool STAGED>
@@ -106,9 +98,9 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
             #pragma unroll
             for (int j = 0; j < 8; j++) {
                 const __nv_bfloat16* p = sw + (wn * 64 + j * 8 + g) * ML_PITCH + k0 + tg * 2;
-                const uint32_t b0 = ml_ld32(p), b1 = ml_ld32(p + 8);
-                ml_mma(acc[0][j], a[0], b0, b1);
-                ml_mma(acc[1][j], a[1], b0, b1);
+                const uint32_t b0 = ld_bf16x2(p), b1 = ld_bf16x2(p + 8);
+                mma_bf16_16816(acc[0][j], a[0], b0, b1);
+                mma_bf16_16816(acc[1][j], a[1], b0, b1);
             }
         }
         if constexpr (STAGED) {
@@ -168,188 +160,6 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_ln_fc1(__nv_bfloat16* __restrict
     }
 }
 
-
-// fc1 v3: warp-independent, no block barrier after the prologue. A block holds a column slice of W [n8p * 8][K + 8],
-// gamma, beta and the slice's bias in shared memory for its whole life (persistent, grid-stride over 16-token tiles,
-// blockIdx.y = the slice); each warp takes 16 tokens at a time: x straight from global in m16n8k16 A-fragment order
-// (float2 loads: a quad reads 32 contiguous bytes of a row, full sectors), the LayerNorm statistics by quad shuffles,
-// the normalised bf16 A fragments kept in registers, then the slice's n8 tiles 4 at a time (4 independent
-// accumulator chains): KS mma.sync each, bias, bf16 pairs stored. PREFETCH: the next tile's x is loaded into the x
-// registers (dead once the fragments are built) before the MMA loop, so its latency hides behind the MMAs and stores.
-// nb: the slice's columns (even, the host sizes it so the slice fits in ~64 KB); n8p: its n8 tiles rounded up to 4,
-// the padding rows zero.
-// v4 (STAGE): the same, but each warp stages 64 columns (8 n8 tiles) of its 16 rows in its own shared-memory buffer
-// and writes them as 16-byte pieces, 8 lanes a 128-byte row: a store instruction touches 4 lines instead of 8 rows x
-// 16 bytes (v3's 64 store instructions of 8 lines each per 256 columns become 16 of 4 lines).
-constexpr int M3_WARPS = 4, M3_JU = 4, M3_SC = 64, M3_SP = M3_SC + 8;   // staged columns and row pitch (bf16)
-
-__host__ __device__ constexpr int m3_n8p(int nb) { return ((nb + 7) / 8 + 7) / 8 * 8; }   // whole staged groups
-__host__ __device__ constexpr size_t m3_smem_bytes(int K, int nb) {
-    return (size_t)m3_n8p(nb) * 8 * (K + 8) * 2 + (size_t)(2 * K + m3_n8p(nb) * 8) * 4 +
-           (size_t)M3_WARPS * 16 * M3_SP * 2;
-}
-
-__device__ __forceinline__ uint32_t ml_pack(float lo, float hi) {
-    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<const uint32_t*>(&h);
-}
-
-template <int K, bool PREFETCH, bool STAGE>
-__global__ void __launch_bounds__(M3_WARPS * 32) mlp_ln_fc1_v3(__nv_bfloat16* __restrict__ y,
-                                                                 const float* __restrict__ x,
-                                                                 const float* __restrict__ gamma,
-                                                                 const float* __restrict__ beta,
-                                                                 const __nv_bfloat16* __restrict__ w,
-                                                                 const float* __restrict__ bias, int T, int N, int nb,
-                                                                 float eps) {
-    static_assert(K % 16 == 0, "K in whole m16n8k16 steps");
-    constexpr int KS = K / 16, KP = K + 8;
-#ifndef ML_HOST
-    extern __shared__ __align__(16) __nv_bfloat16 ml_smem[];
-#endif
-    const int n_lo = blockIdx.y * nb;
-    const int ncols = N - n_lo < nb ? N - n_lo : nb;
-    const int n8p = m3_n8p(nb);
-    __nv_bfloat16* sw = ml_smem;                                          // [n8p * 8][KP]
-    float* sg = reinterpret_cast<float*>(ml_smem + n8p * 8 * KP);          // gamma [K], beta [K], bias [n8p * 8]
-    float* sb = sg + K;
-    float* sbias = sb + K;
-    __nv_bfloat16* sst = reinterpret_cast<__nv_bfloat16*>(sbias + n8p * 8) + (threadIdx.x / 32) * 16 * M3_SP;
-    for (int i = threadIdx.x; i < n8p * 8 * (K / 8); i += M3_WARPS * 32) {
-        const int n = i / (K / 8), k = (i % (K / 8)) * 8;
-        uint4 u = make_uint4(0, 0, 0, 0);
-        if (n < ncols) u = *reinterpret_cast<const uint4*>(w + (long long)(n_lo + n) * K + k);
-        *reinterpret_cast<uint4*>(sw + n * KP + k) = u;
-    }
-    for (int i = threadIdx.x; i < K; i += M3_WARPS * 32) { sg[i] = gamma[i]; sb[i] = beta[i]; }
-    for (int i = threadIdx.x; i < n8p * 8; i += M3_WARPS * 32) sbias[i] = i < ncols ? bias[n_lo + i] : 0.0f;
-    __syncthreads();
-
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tg = lane & 3;
-    const long long tiles = ((long long)T + 15) / 16, stride = (long long)gridDim.x * M3_WARPS;
-    // v[s]: row g at columns c, c + 1, c + 8, c + 9 (c = 16 s + 2 tg), then row g + 8 at the same columns.
-    float v[KS][8];
-    auto load = [&](long long tile) {
-        const long long r0 = tile * 16 + g, r1 = r0 + 8;
-        #pragma unroll
-        for (int s = 0; s < KS; s++) {
-            const int c = s * 16 + tg * 2;
-            float2 p0 = make_float2(0.0f, 0.0f), p1 = p0, q0 = p0, q1 = p0;
-            if (r0 < T) {
-                p0 = *reinterpret_cast<const float2*>(x + r0 * K + c);
-                p1 = *reinterpret_cast<const float2*>(x + r0 * K + c + 8);
-            }
-            if (r1 < T) {
-                q0 = *reinterpret_cast<const float2*>(x + r1 * K + c);
-                q1 = *reinterpret_cast<const float2*>(x + r1 * K + c + 8);
-            }
-            v[s][0] = p0.x; v[s][1] = p0.y; v[s][2] = p1.x; v[s][3] = p1.y;
-            v[s][4] = q0.x; v[s][5] = q0.y; v[s][6] = q1.x; v[s][7] = q1.y;
-        }
-    };
-    long long tile = (long long)blockIdx.x * M3_WARPS + warp;
-    if (tile < tiles) load(tile);
-    for (; tile < tiles; tile += stride) {
-        float m[2] = {0.0f, 0.0f}, q[2] = {0.0f, 0.0f};
-        #pragma unroll
-        for (int s = 0; s < KS; s++)
-            #pragma unroll
-            for (int e = 0; e < 8; e++) m[e / 4] += v[s][e];
-        #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            m[h] += __shfl_xor_sync(0xffffffffu, m[h], 1);
-            m[h] += __shfl_xor_sync(0xffffffffu, m[h], 2);
-            m[h] /= K;
-        }
-        #pragma unroll
-        for (int s = 0; s < KS; s++)
-            #pragma unroll
-            for (int e = 0; e < 8; e++) { const float d = v[s][e] - m[e / 4]; q[e / 4] += d * d; }
-        float r[2];
-        #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            q[h] += __shfl_xor_sync(0xffffffffu, q[h], 1);
-            q[h] += __shfl_xor_sync(0xffffffffu, q[h], 2);
-            r[h] = rsqrtf(q[h] / K + eps);
-        }
-        uint32_t a[KS][4];
-        #pragma unroll
-        for (int s = 0; s < KS; s++) {
-            const int c = s * 16 + tg * 2;
-            auto nrm = [&](int e, int col) { return (v[s][e] - m[e / 4]) * r[e / 4] * sg[col] + sb[col]; };
-            a[s][0] = ml_pack(nrm(0, c), nrm(1, c + 1));
-            a[s][1] = ml_pack(nrm(4, c), nrm(5, c + 1));
-            a[s][2] = ml_pack(nrm(2, c + 8), nrm(3, c + 9));
-            a[s][3] = ml_pack(nrm(6, c + 8), nrm(7, c + 9));
-        }
-        const long long r0 = tile * 16 + g, r1 = r0 + 8;
-        if constexpr (PREFETCH) {
-            if (tile + stride < tiles) load(tile + stride);
-        }
-        for (int j = 0; j < n8p; j += M3_JU) {
-            float acc[M3_JU][4];
-            #pragma unroll
-            for (int u = 0; u < M3_JU; u++)
-                #pragma unroll
-                for (int e = 0; e < 4; e++) acc[u][e] = 0.0f;
-            #pragma unroll
-            for (int s = 0; s < KS; s++)
-                #pragma unroll
-                for (int u = 0; u < M3_JU; u++) {
-                    const __nv_bfloat16* p = sw + ((j + u) * 8 + g) * KP + s * 16 + tg * 2;
-                    ml_mma(acc[u], a[s], ml_ld32(p), ml_ld32(p + 8));
-                }
-            if constexpr (STAGE) {
-                const int jj = j % (M3_SC / 8);   // this group's n8 tiles within the staged 64 columns
-                #pragma unroll
-                for (int u = 0; u < M3_JU; u++) {
-                    const int c = (jj + u) * 8 + tg * 2;
-                    const float b0 = sbias[(j + u) * 8 + tg * 2], b1 = sbias[(j + u) * 8 + tg * 2 + 1];
-                    *reinterpret_cast<__nv_bfloat162*>(sst + g * M3_SP + c) =
-                        __floats2bfloat162_rn(acc[u][0] + b0, acc[u][1] + b1);
-                    *reinterpret_cast<__nv_bfloat162*>(sst + (g + 8) * M3_SP + c) =
-                        __floats2bfloat162_rn(acc[u][2] + b0, acc[u][3] + b1);
-                }
-                if (jj + M3_JU == M3_SC / 8) {   // 64 columns staged: write them out
-                    __syncwarp();
-                    const int c0 = (j + M3_JU) * 8 - M3_SC, piece = (lane % 8) * 8;
-                    #pragma unroll
-                    for (int i = 0; i < 4; i++) {
-                        const int rr = i * 4 + lane / 8;
-                        const long long t = tile * 16 + rr;
-                        const int c = c0 + piece;
-                        if (t < T && c < ncols) {
-                            __nv_bfloat16* dst = y + t * N + n_lo + c;
-                            const __nv_bfloat16* src = sst + rr * M3_SP + piece;
-                            if (c + 8 <= ncols && N % 8 == 0) {
-                                *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
-                            } else {
-                                for (int e = 0; e < 8 && c + e < ncols; e++) dst[e] = src[e];
-                            }
-                        }
-                    }
-                    __syncwarp();   // the buffer's reads are done before the next group is staged
-                }
-            } else {
-                #pragma unroll
-                for (int u = 0; u < M3_JU; u++) {
-                    const int c = (j + u) * 8 + tg * 2;   // even, and ncols is even: c < ncols covers c + 1
-                    if (c >= ncols) continue;
-                    const float b0 = sbias[c], b1 = sbias[c + 1];
-                    if (r0 < T)
-                        *reinterpret_cast<__nv_bfloat162*>(y + r0 * N + n_lo + c) =
-                            __floats2bfloat162_rn(acc[u][0] + b0, acc[u][1] + b1);
-                    if (r1 < T)
-                        *reinterpret_cast<__nv_bfloat162*>(y + r1 * N + n_lo + c) =
-                            __floats2bfloat162_rn(acc[u][2] + b0, acc[u][3] + b1);
-                }
-            }
-        }
-        if constexpr (!PREFETCH) {
-            if (tile + stride < tiles) load(tile + stride);
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------------- fc2
 // fc2 with the residual and the next block's LayerNorm: s = res + a W^T + bias (f32, written to out_res; out_res may
@@ -438,9 +248,9 @@ __global__ void __launch_bounds__(ML_BLOCK) mlp_fc2_res_ln(float* out_res, __nv_
             #pragma unroll
             for (int j = 0; j < NT; j++) {
                 const __nv_bfloat16* p = sw + (wn * (D / 2) + j * 8 + g) * MF_KP + kk + tg * 2;
-                const uint32_t b0 = ml_ld32(p), b1 = ml_ld32(p + 8);
-                ml_mma(acc[0][j], af[0], b0, b1);
-                ml_mma(acc[1][j], af[1], b0, b1);
+                const uint32_t b0 = ld_bf16x2(p), b1 = ld_bf16x2(p + 8);
+                mma_bf16_16816(acc[0][j], af[0], b0, b1);
+                mma_bf16_16816(acc[1][j], af[1], b0, b1);
             }
         }
         if constexpr (ASYNC) __syncthreads();   // this buffer's reads are done before the next chunk refills it

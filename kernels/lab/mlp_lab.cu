@@ -11,6 +11,10 @@
 //       1-2 of tiny) and N even; rows padded by 8 elements so the fragment loads are conflict-free.
 //   v2: v1 with the output tile staged through shared memory (W's slot, free after the MMAs) and written as rows of
 //       16-byte stores (N % 8 == 0; partial tiles element by element).
+//   v3: persistent and warp-independent (ln_linear.cuh without its staged stores): a W slice resident in shared memory,
+//       the A fragments built in registers from x, bf16 pairs stored from the fragments (store-bound: 28-31%).
+//   v4: v3 with each warp's 64-column output groups staged in shared memory and written as 16-byte row pieces: the
+//       mainline (ln_linear.cu, K = 48 and 96).
 //   fc2 v1 (mlp_kernels.cuh): fc2 + bias + the residual (f32 out, may be in place) + the next block's LayerNorm
 //       (bf16 out) in one kernel, D = 48, 96, 192 (the whole row in one block), K in chunks of 32; fc2 v2 the same
 //       with the chunks double-buffered through cp.async.
@@ -27,59 +31,56 @@
 
 static size_t ml_smem_bytes() { return (size_t)(ML_BM + ML_BN) * ML_PITCH * sizeof(__nv_bfloat16); }
 
-// v3 (v = 3), v3 with the next tile prefetched (v = 4), v4 = v3 with staged stores (v = 5), v4p (v = 6): slices of W
-// of at most ~64 KB of shared memory in whole 64-column groups,
-// a persistent grid of as many blocks as fit on the SMs, spread over the slices.
-constexpr size_t M3_SLICE_BYTES = 64 * 1024;
-template <int K, bool PF, bool ST>
+// v3 / v4: the mainline's ln_linear_forward (kernels/src/main/cuda/ln_linear.cuh) without and with its staged stores
+// (v4 is what ln_linear.cu compiles), over slices of W of at most ~64 KB of shared memory in whole 64-column groups
+// and a persistent grid of as many blocks as fit on the SMs (LnLinearKernels does the same on the Java side).
+template <int K, bool ST>
+__global__ void __launch_bounds__(LNL_WARPS * 32) lab_ln_linear(__nv_bfloat16* y, const float* x, const float* g,
+                                                                const float* b, const __nv_bfloat16* w,
+                                                                const float* bias, int T, int N, int nb, float eps) {
+    ln_linear_forward<K, ST>(y, x, g, b, w, bias, T, N, nb, eps);
+}
+
+constexpr size_t LNL_SLICE_BYTES = 64 * 1024;
+template <int K, bool ST>
 static void m3_launch_k(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                         const float* bias, int T, int N) {
-    int nb = (int)(M3_SLICE_BYTES / ((K + 8) * 2)) / M3_SC * M3_SC;   // whole staged groups of 64 columns
-    if (nb < M3_SC) nb = M3_SC;
+    int nb = (int)(LNL_SLICE_BYTES / ((K + 8) * 2)) / LNL_SC * LNL_SC;
+    if (nb < LNL_SC) nb = LNL_SC;
     if (nb >= N) nb = N;
     const int gy = (N + nb - 1) / nb;
-    const size_t smem = m3_smem_bytes(K, nb);
+    const size_t smem = lnl_smem_bytes(K, nb);
     static int sms = 0, per_sm = 0;
     static size_t attr_smem = 0;
     if (!sms) { cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); sms = p.multiProcessorCount; }
     if (smem > attr_smem) {
-        CK(cudaFuncSetAttribute(mlp_ln_fc1_v3<K, PF, ST>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+        CK(cudaFuncSetAttribute(lab_ln_linear<K, ST>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
         attr_smem = smem;
     }
     int occ = 0;
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, mlp_ln_fc1_v3<K, PF, ST>, M3_WARPS * 32, smem));
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, lab_ln_linear<K, ST>, LNL_WARPS * 32, smem));
     if (per_sm != occ) {
         per_sm = occ;
-        printf("# v%d%s K=%d N=%d: %d slices of %d columns, %zu B shared, %d blocks/SM\n", ST ? 4 : 3, PF ? "p" : "", K, N, gy, nb, smem, occ);
+        printf("# v%d K=%d N=%d: %d slices of %d columns, %zu B shared, %d blocks/SM\n", ST ? 4 : 3, K, N, gy, nb, smem, occ);
     }
-    const long long tiles = ((long long)T + 15) / 16, want = (tiles + M3_WARPS - 1) / M3_WARPS;
+    const long long tiles = ((long long)T + 15) / 16, want = (tiles + LNL_WARPS - 1) / LNL_WARPS;
     long long gx = (long long)occ * sms / gy;
     if (gx < 1) gx = 1;
     if (gx > want) gx = want;
-    mlp_ln_fc1_v3<K, PF, ST><<<dim3((unsigned)gx, (unsigned)gy), M3_WARPS * 32, smem>>>(y, x, g, b, w, bias, T, N, nb, 1e-6f);
+    lab_ln_linear<K, ST><<<dim3((unsigned)gx, (unsigned)gy), LNL_WARPS * 32, smem>>>(y, x, g, b, w, bias, T, N, nb, 1e-6f);
     CK(cudaGetLastError());
 }
 
-template <bool PF, bool ST>
-static void m3_launch_pf(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
+template <bool ST>
+static void m3_launch_st(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                          const float* bias, int T, int K, int N) {
     switch (K) {
-        case 16: m3_launch_k<16, PF, ST>(y, x, g, b, w, bias, T, N); break;
-        case 32: m3_launch_k<32, PF, ST>(y, x, g, b, w, bias, T, N); break;
-        case 48: m3_launch_k<48, PF, ST>(y, x, g, b, w, bias, T, N); break;
-        case 96: m3_launch_k<96, PF, ST>(y, x, g, b, w, bias, T, N); break;
-        case 192: m3_launch_k<192, PF, ST>(y, x, g, b, w, bias, T, N); break;
+        case 16: m3_launch_k<16, ST>(y, x, g, b, w, bias, T, N); break;
+        case 32: m3_launch_k<32, ST>(y, x, g, b, w, bias, T, N); break;
+        case 48: m3_launch_k<48, ST>(y, x, g, b, w, bias, T, N); break;
+        case 96: m3_launch_k<96, ST>(y, x, g, b, w, bias, T, N); break;
+        case 192: m3_launch_k<192, ST>(y, x, g, b, w, bias, T, N); break;
         default: fprintf(stderr, "mlp_lab v3: no instance for K = %d\n", K); exit(2);
-    }
-}
-
-static void m3_launch(int v, __nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
-                      const float* bias, int T, int K, int N) {
-    switch (v) {
-        case 3: m3_launch_pf<false, false>(y, x, g, b, w, bias, T, K, N); break;
-        case 4: m3_launch_pf<true, false>(y, x, g, b, w, bias, T, K, N); break;
-        case 5: m3_launch_pf<false, true>(y, x, g, b, w, bias, T, K, N); break;
-        default: m3_launch_pf<true, true>(y, x, g, b, w, bias, T, K, N); break;
     }
 }
 
@@ -91,7 +92,8 @@ static void ml_launch(int v, __nv_bfloat16* y, const float* x, const float* g, c
     }
     const unsigned grid = (unsigned)((T + ML_BM - 1) / ML_BM);
     if (v >= 3) {
-        m3_launch(v, y, x, g, b, w, bias, T, K, N);
+        if (v == 3) m3_launch_st<false>(y, x, g, b, w, bias, T, K, N);
+        else m3_launch_st<true>(y, x, g, b, w, bias, T, K, N);
         return;
     }
     if (v == 1) mlp_ln_fc1<false><<<grid, ML_BLOCK, ml_smem_bytes()>>>(y, x, g, b, w, bias, T, K, N, 1e-6f);
@@ -128,14 +130,14 @@ struct MlDev {
     ~MlDev() { cudaFree(x); cudaFree(y); cudaFree(g); cudaFree(b); cudaFree(bias); cudaFree(w); }
 };
 
-static const char* ML_NAMES[] = {"v1", "v2", "v3", "v3p", "v4", "v4p"};
+static const char* ML_NAMES[] = {"v1", "v2", "v3", "v4"};
 
 static bool ml_check(int T, int K, int N) {
     MlDev d(T, K, N, true);
     const std::vector<double> ref = mlp_ref_fc1(d.hx, d.hg, d.hb, d.hw, d.hbias, T, K, N,
                                                 [](float v) { return lab_bf2f(lab_f2bf(v)); });
     bool all = true;
-    for (int v = 1; v <= 6; v++) {
+    for (int v = 1; v <= 4; v++) {
         CK(cudaMemset(d.y, 0xff, (size_t)T * N * 2));   // NaN poison
         ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, T, K, N);
         CK(cudaDeviceSynchronize());
@@ -245,12 +247,12 @@ int main(int argc, char** argv) {
     const int fc2_cases[][4] = {{1, 128, 48, 0}, {200, 128, 48, 1}, {129, 256, 96, 0}, {1000, 512, 192, 1}, {127, 32, 48, 0}};
     for (auto& c : fc2_cases)
         for (int v = 1; v <= 2; v++) fails += !mf_check(v, c[0], c[1], c[2], c[3] != 0);
-    printf("validation: %d fc1 shapes x v1, v2, v3, v3p, v4, v4p and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
+    printf("validation: %d fc1 shapes x v1, v2, v3, v4 and %d fc2 shapes x v1, v2, %d failed\n", (int)(sizeof(cases) / sizeof(cases[0])),
            (int)(sizeof(fc2_cases) / sizeof(fc2_cases[0])), fails);
     if (fails || (argc > 1 && !strcmp(argv[1], "--check"))) return fails ? 1 : 0;
     void* flush; CK(cudaMalloc(&flush, LAB_FLUSH_BYTES));
     const double bps = lab_copy_bps(flush);
-    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us | v3 us | v3p us | v4 us | v4p us |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n| shape | T | K | N | MB | floor us | v1 us (%% of floor) | v2 us | v3 us | v4 us |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     const struct { const char* name; int T, K, N; } shapes[] = {
         {"femto 1 fc1", 802816, 48, 256}, {"femto 2 fc1", 200704, 96, 512}, {"femto 3 fc1", 50176, 192, 1024},
         {"tiny 1 fc1", 802816, 96, 512}, {"tiny 2 fc1", 200704, 192, 1024}};
@@ -259,7 +261,7 @@ int main(int argc, char** argv) {
         const double bytes = (double)s.T * s.K * 4 + (double)s.T * s.N * 2 + (double)s.N * s.K * 2;
         const double floor_us = bytes / bps * 1e6;
         printf("| %s | %d | %d | %d | %.1f | %.1f |", s.name, s.T, s.K, s.N, bytes / 1e6, floor_us);
-        for (int v = 1; v <= 6; v++) {
+        for (int v = 1; v <= 4; v++) {
             const float ms = lab_time_ms([&] { ml_launch(v, d.y, d.x, d.g, d.b, d.w, d.bias, s.T, s.K, s.N); }, flush, 20);
             printf(" %.1f (%.0f%%) |", ms * 1e3, 100 * floor_us / (ms * 1e3));
         }

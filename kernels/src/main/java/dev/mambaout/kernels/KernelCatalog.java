@@ -160,6 +160,11 @@ public final class KernelCatalog {
     public static final List<KernelSpec> STEM_CONV_FORWARD_F32 = stems("f32");
     public static final List<KernelSpec> STEM_CONV_FORWARD_BF16 = stems("bf16");
 
+    // LayerNorm fused into the Linear that reads it, inference (ln_linear.cu): x [T, K] f32, gamma, beta [K] f32, w [N,
+    // K] bf16, bias [N] f32 -> y [T, N] bf16; nb = the columns of a block's W slice. One kernel per K. Geometry and
+    // shared memory: LnLinearKernels.
+    public static final List<KernelSpec> LN_LINEAR_FORWARD_BF16 = lnLinears();
+
     private static final Map<String, KernelSpec> BY_NAME;
 
     static {
@@ -185,7 +190,7 @@ public final class KernelCatalog {
                 DROPPATH_BACKWARD_BF16, WGRAD_PARTIAL_F32, WGRAD_PARTIAL_BF16, WGRAD_REDUCE)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
-        for (KernelSpec s : concat(STEM_CONV_FORWARD_F32, STEM_CONV_FORWARD_BF16)) {
+        for (KernelSpec s : concat(concat(STEM_CONV_FORWARD_F32, STEM_CONV_FORWARD_BF16), LN_LINEAR_FORWARD_BF16)) {
             if (m.put(s.name(), s) != null) throw new ExceptionInInitializerError("duplicate kernel " + s.name());
         }
         BY_NAME = Collections.unmodifiableMap(m);
@@ -207,6 +212,22 @@ public final class KernelCatalog {
         int i = StemKernels.widths().indexOf(width);
         if (i < 0) throw new IllegalArgumentException("no stem kernel of width " + width + " (" + StemKernels.widths() + ")");
         return (bf16 ? STEM_CONV_FORWARD_BF16 : STEM_CONV_FORWARD_F32).get(i);
+    }
+
+    /** The LayerNorm + Linear kernel for K ({@link LnLinearKernels#ks}). */
+    public static KernelSpec lnLinearForward(int k) {
+        int i = LnLinearKernels.ks().indexOf(k);
+        if (i < 0) throw new IllegalArgumentException("no ln_linear kernel for K = " + k + " (" + LnLinearKernels.ks() + ")");
+        return LN_LINEAR_FORWARD_BF16.get(i);
+    }
+
+    private static List<KernelSpec> lnLinears() {
+        List<KernelSpec> l = new ArrayList<>();
+        for (int k : LnLinearKernels.ks()) {
+            l.add(spec("ln_linear", "ln_linear_forward_bf16_k" + k, "y", PTR, "x", PTR, "gamma", PTR, "beta", PTR,
+                    "w", PTR, "bias", PTR, "T", I32, "N", I32, "nb", I32, "eps", F32));
+        }
+        return List.copyOf(l);
     }
 
     private static KernelSpec wgradPartial(String type) {

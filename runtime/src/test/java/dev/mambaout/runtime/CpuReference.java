@@ -77,6 +77,16 @@ final class CpuReference {
         return run(g.build(), out, b);
     }
 
+    /** LayerNorm over the last dimension of x [t, k], then a Linear to n outputs (W [n, k]), as the graph builds it. */
+    static double[] layerNormLinear(float[] x, int t, int k, float[] gamma, float[] beta, double eps, float[] w,
+                                    float[] bias, int n) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor tx = g.input("x", t, k);
+        Tensor tg = g.parameter("g", k), tb = g.parameter("be", k), tw = g.parameter("w", n, k), tbias = g.parameter("b", n);
+        Tensor out = g.output(g.linear(g.layerNorm(tx, tg, tb, eps), tw, tbias));
+        return run(g.build(), out, new Bindings().put(tx, x).put(tg, gamma).put(tb, beta).put(tw, w).put(tbias, bias));
+    }
+
     static double[] activation(float[] x, Activation act) {
         GraphBuilder g = new GraphBuilder(DType.F64);
         Tensor tx = g.input("x", x.length);

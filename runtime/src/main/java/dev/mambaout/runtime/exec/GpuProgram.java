@@ -100,6 +100,7 @@ public final class GpuProgram implements AutoCloseable {
             pin = device.newPinned(io);
             CublasLt ltHandle = handle;
             KernelModules modules = device.modules();
+            int smCount = device.info().smCount();
             Lowering.Binder binder = new Lowering.Binder() {
                 public Tensor act(Lowering.Buffer b) { return placed.get(b.id()); }
 
@@ -110,6 +111,8 @@ public final class GpuProgram implements AutoCloseable {
                 public LtMatmul plan(LtMatmulSpec spec) { return ltHandle.plan(spec); }
 
                 public long workspace() { return ws; }
+
+                public int smCount() { return smCount; }
             };
             for (Lowering.Step s : steps) execs.add(s.maker().apply(binder));
         } catch (RuntimeException | Error e) {

@@ -16,6 +16,7 @@ import dev.mambaout.graph.ops.NchwToNhwc;
 import dev.mambaout.graph.ops.Op;
 import dev.mambaout.kernels.GatedDwConvKernels;
 import dev.mambaout.kernels.Im2colKernels;
+import dev.mambaout.kernels.LnLinearKernels;
 import dev.mambaout.kernels.StemKernels;
 import dev.mambaout.natives.blas.CudaDataType;
 import dev.mambaout.natives.blas.Epilogue;
@@ -28,6 +29,7 @@ import dev.mambaout.runtime.launch.ActLaunch;
 import dev.mambaout.runtime.launch.GatedDwConvLaunch;
 import dev.mambaout.runtime.launch.Im2colLaunch;
 import dev.mambaout.runtime.launch.LayerNormLaunch;
+import dev.mambaout.runtime.launch.LnLinearLaunch;
 import dev.mambaout.runtime.launch.MeanHwLayerNormLaunch;
 import dev.mambaout.runtime.launch.StemLaunch;
 
@@ -53,6 +55,7 @@ import java.util.function.Function;
  *   <li>{@code Linear [-> LayerScale] [-> Add]}: one GEMM with the bias epilogue; LayerScale folded into the weight
  *       and bias at upload; the residual add as C with beta = 1;</li>
  *   <li>{@code MeanHW -> LayerNorm}: one kernel (the head);</li>
+ *   <li>{@code LayerNorm -> Linear} (bf16, the narrow stages' fc1): one kernel, the normalised rows never stored;</li>
  *   <li>{@code GatedDwConv}: one kernel; the conv's output never goes to memory.</li>
  * </ul>
  * Ops outside these patterns (a lone Add, a MeanHW with another consumer) are refused by name: the forward graphs of
@@ -81,6 +84,9 @@ final class Lowering {
         LtMatmul plan(LtMatmulSpec spec);
 
         long workspace();
+
+        /** The device's SMs, for the persistent kernels' grids. */
+        int smCount();
     }
 
     /** A step made runnable: kernel launches or library calls with every argument fixed. */
@@ -153,7 +159,9 @@ final class Lowering {
             }
             case Conv2d c -> conv(c, c.x(), false);
             case Linear l -> linear(l);
-            case LayerNorm n -> layerNorm(n);
+            case LayerNorm n -> {
+                if (!fusedLayerNormLinear(n)) layerNorm(n);
+            }
             case GatedDwConv g -> gated(g);
             case Act a -> act(a);
             case MeanHW m -> {
@@ -234,12 +242,10 @@ final class Lowering {
     }
 
     private void linear(Linear l) {
-        int[] w = l.weight().shape().dims();     // [out, in]
-        int outF = w[0], inF = w[1];
+        int inF = l.weight().shape().dims()[1];
         Buffer x = buffer(l.x());
         int rows = Math.toIntExact(l.x().numel() / inF);
         Tensor result = l.out();
-        String wName = l.weight().name(), bName = l.bias().name();
         Tensor gamma = null;
         Op next = soleConsumer(result);
         if (next instanceof LayerScale ls && ls.x() == result) {
@@ -255,8 +261,19 @@ final class Lowering {
             result = a.out();
         }
         Buffer out = buffer(result);
-        DType outType = out.dtype();
-        String wKey = wName + ":" + t, bKey = bName + ":" + outType;
+        LinearWeights lw = linearWeights(l, gamma, out.dtype());
+        gemm(result.name() + " linear", x, lw.w(), lw.bias(), residual, out, rows, lw.in(), lw.out());
+    }
+
+    /** A Linear's weight [out, in] in the program's type and bias in {@code biasType}, as stored (padded widths). */
+    private record LinearWeights(Weight w, Weight bias, int in, int out) {}
+
+    /** W and b of l, with a following LayerScale's gamma folded in (null: none) and a gated block's pad applied. */
+    private LinearWeights linearWeights(Linear l, Tensor gamma, DType biasType) {
+        int[] w = l.weight().shape().dims();     // [out, in]
+        int outF = w[0], inF = w[1];
+        String wName = l.weight().name(), bName = l.bias().name();
+        String wKey = wName + ":" + t, bKey = bName + ":" + biasType;
         Function<WeightSource, float[]> wv = src -> src.values(wName), bv = src -> src.values(bName);
         if (gamma != null) {
             // (x W^T + b) * gamma = x (diag(gamma) W)^T + gamma * b
@@ -293,9 +310,35 @@ final class Lowering {
             Function<WeightSource, float[]> w0 = wv;
             wv = src -> hp.fc2Columns(w0.apply(src), outF);
         }
-        Weight wt = weight(wKey, t, Shape.of(storedOut, storedIn), wv);
-        Weight bias = weight(bKey, outType, Shape.of(storedOut), bv);
-        gemm(result.name() + " linear", x, wt, bias, residual, out, rows, storedIn, storedOut);
+        return new LinearWeights(weight(wKey, t, Shape.of(storedOut, storedIn), wv),
+                weight(bKey, biasType, Shape.of(storedOut), bv), storedIn, storedOut);
+    }
+
+    /**
+     * A block's LayerNorm and the fc1 that alone reads it as one step (ln_linear.cu), in bf16 programs where the
+     * stream is f32, fc1 writes bf16 for a reader other than LayerScale or Add, and a kernel exists for the width
+     * (LnLinearKernels: the narrow stages); the normalised rows never reach memory. False (nothing lowered) otherwise.
+     */
+    private boolean fusedLayerNormLinear(LayerNorm n) {
+        if (t != DType.BF16 || !(soleConsumer(n.out()) instanceof Linear l) || l.x() != n.out()) return false;
+        Op after = soleConsumer(l.out());
+        if (after instanceof LayerScale || after instanceof Add) return false;
+        int k = l.weight().shape().dims()[1];
+        Buffer x = buffer(n.x());
+        Buffer out = buffer(l.out());
+        int stored = out.shape().dims()[out.shape().rank() - 1];
+        if (x.dtype() != DType.F32 || out.dtype() != DType.BF16 || !LnLinearKernels.supports(k, stored)) return false;
+        done.add(l);
+        LinearWeights lw = linearWeights(l, null, DType.F32);
+        Weight gamma = f32(n.weight()), beta = f32(n.bias());
+        double eps = n.eps();
+        long tokens = x.shape().numel() / k;
+        steps.add(new Step(l.out().name() + " layernorm+linear", "ln_linear_forward", List.of(x), List.of(out),
+                x.bytes() + lw.w().bytes() + lw.bias().bytes() + out.bytes(),
+                2.0 * tokens * k * lw.out() + 8.0 * x.shape().numel(),
+                b -> launch(LnLinearLaunch.prepare(b.modules(), b.act(out), b.act(x), b.weight(gamma), b.weight(beta),
+                        b.weight(lw.w()), b.weight(lw.bias()), eps, b.smCount()))));
+        return true;
     }
 
     /**

@@ -96,6 +96,53 @@ class LoweringTest {
         assertEquals(DType.BF16, downIm2col.writes().get(0).dtype(), "into bf16 columns for the GEMM");
     }
 
+    /**
+     * One gated block at width {@code dim} (hidden 3 * dim / 2 + 1: not a multiple of 8); with {@code secondReader}, a
+     * second Linear also reads the block's norm.
+     */
+    private static Graph block(int dim, boolean secondReader) {
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        Tensor x = g.input("input", 2, 3, 16, 16);
+        Tensor h = g.conv2d(g.nchwToNhwc(x), g.parameter("stem.w", dim, 3, 3, 3), g.parameter("stem.b", dim), 2, 1);
+        h = g.layerNorm(h, g.parameter("stem.n.w", dim), g.parameter("stem.n.b", dim), 1e-6);
+        int hidden = 3 * dim / 2 + 1;
+        Tensor n = g.layerNorm(h, g.parameter("norm.w", dim), g.parameter("norm.b", dim), 1e-6);
+        Tensor t = g.linear(n, g.parameter("fc1.w", 2 * hidden, dim), g.parameter("fc1.b", 2 * hidden));
+        t = g.gatedDwConv(t, g.parameter("conv.w", dim / 2, 1, 7, 7), g.parameter("conv.b", dim / 2), Activation.GELU);
+        h = g.add(g.linear(t, g.parameter("fc2.w", dim, hidden), g.parameter("fc2.b", dim)), h);
+        if (secondReader) h = g.add(g.linear(n, g.parameter("extra.w", dim, dim), g.parameter("extra.b", dim)), h);
+        Tensor z = g.meanHW(h);
+        z = g.layerNorm(z, g.parameter("head.n.w", dim), g.parameter("head.n.b", dim), 1e-6);
+        g.output(g.linear(z, g.parameter("head.fc.w", 4, dim), g.parameter("head.fc.b", 4)));
+        return g.build();
+    }
+
+    @Test
+    void fusesANarrowBlocksLayerNormIntoFc1InBf16Only() {
+        Lowering.Result r = Lowering.lower(block(48, false), Precision.BF16);
+        List<String> kernels = r.steps().stream().map(s -> s.kernel().split(" ")[0]).toList();
+        assertEquals(List.of("im2col_nchw", "cublasLtMatmul", "layernorm_forward", "ln_linear_forward",
+                "gated_dwconv_forward", "cublasLtMatmul", "mean_hw_layernorm", "cublasLtMatmul"), kernels);
+        Lowering.Step fused = r.steps().get(3);
+        assertEquals(DType.F32, fused.reads().get(0).dtype(), "it reads the f32 stream");
+        assertEquals(List.of(2, 8, 8, 2 * 80), List.of(fused.writes().get(0).shape().dims()[0],
+                fused.writes().get(0).shape().dims()[1], fused.writes().get(0).shape().dims()[2],
+                fused.writes().get(0).shape().dims()[3]), "fc1's output at the padded hidden width (73 -> 80)");
+        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("fc1.w:BF16:pad80") && w.shape().dim(0) == 160));
+        assertTrue(r.weights().stream().anyMatch(w -> w.key().equals("fc1.b:F32:pad80") && w.dtype() == DType.F32),
+                "the kernel adds an f32 bias");
+        assertTrue(r.buffers().values().stream().noneMatch(b -> b.dtype() == DType.BF16 && b.shape().rank() == 4
+                        && b.shape().dims()[3] == 48),
+                "the normalised rows (the only bf16 tensor 48 wide) have no buffer");
+
+        List<String> f32 = Lowering.lower(block(48, false), Precision.F32).steps().stream().map(Lowering.Step::kernel).toList();
+        assertTrue(f32.stream().noneMatch(k -> k.startsWith("ln_linear")), "f32 programs keep LayerNorm + GEMM: " + f32);
+        List<String> wide = Lowering.lower(block(64, false), Precision.BF16).steps().stream().map(Lowering.Step::kernel).toList();
+        assertTrue(wide.stream().noneMatch(k -> k.startsWith("ln_linear")), "no kernel for K = 64: " + wide);
+        List<String> shared = Lowering.lower(block(48, true), Precision.BF16).steps().stream().map(Lowering.Step::kernel).toList();
+        assertTrue(shared.stream().noneMatch(k -> k.startsWith("ln_linear")), "the norm's output has a second reader: " + shared);
+    }
+
     @Test
     void foldsLayerScaleIntoTheWeightAndBias() {
         Lowering.Result r = Lowering.lower(net(true), Precision.F32);
