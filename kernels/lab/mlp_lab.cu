@@ -41,7 +41,10 @@ __global__ void __launch_bounds__(LNL_WARPS * 32) lab_ln_linear(__nv_bfloat16* y
     ln_linear_forward<K, ST>(y, x, g, b, w, bias, T, N, nb, eps);
 }
 
-constexpr size_t LNL_SLICE_BYTES = 64 * 1024;
+#ifndef LNL_SLICE_KB   // the W slice's shared memory at most; LnLinearKernels uses 64 KB
+#define LNL_SLICE_KB 64
+#endif
+constexpr size_t LNL_SLICE_BYTES = LNL_SLICE_KB * 1024;
 template <int K, bool ST>
 static void m3_launch_k(__nv_bfloat16* y, const float* x, const float* g, const float* b, const __nv_bfloat16* w,
                         const float* bias, int T, int N) {
@@ -234,7 +237,7 @@ static bool mf_check(int v, int T, int H, int D, bool in_place) {
 
 int main(int argc, char** argv) {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
-    printf("device: %s, %d SMs\n", p.name, p.multiProcessorCount);
+    printf("device: %s, %d SMs; ln_linear LNL_JU %d, slices within %d KB\n", p.name, p.multiProcessorCount, LNL_JU, LNL_SLICE_KB);
     CK(cudaFuncSetAttribute(mlp_ln_fc1<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)ml_smem_bytes()));
     CK(cudaFuncSetAttribute(mlp_ln_fc1<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)ml_smem_bytes()));
     const int cases[][3] = {{1, 48, 256}, {127, 48, 256}, {129, 16, 8}, {300, 96, 512}, {1000, 192, 1024},

@@ -18,7 +18,12 @@
 #pragma once
 #include "mma_bf16.cuh"
 
-constexpr int LNL_WARPS = 4, LNL_JU = 4, LNL_SC = 64, LNL_SP = LNL_SC + 8;   // staged columns, their row pitch
+// LNL_JU_V: the n8 tiles multiplied together (independent accumulator chains), 4 or 8; a lab build may override it.
+#ifndef LNL_JU_V
+#define LNL_JU_V 4
+#endif
+constexpr int LNL_WARPS = 4, LNL_JU = LNL_JU_V, LNL_SC = 64, LNL_SP = LNL_SC + 8;   // staged columns, their pitch
+static_assert(LNL_SC / 8 % LNL_JU == 0, "whole multiply groups per staged group");
 
 __host__ __device__ constexpr int lnl_n8p(int nb) { return ((nb + 7) / 8 + 7) / 8 * 8; }
 __host__ __device__ constexpr size_t lnl_smem_bytes(int K, int nb) {
